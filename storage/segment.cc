@@ -127,9 +127,11 @@ std::string segment_file_path(const std::string& dir, int64_t base_offset, std::
 }
 
 result<std::unique_ptr<segment>> segment::create(file_system& fs, const std::string& dir, int64_t base_offset,
-                                                 const segment_options& options, int64_t now_ms) {
+                                                 const segment_options& options, int64_t now_ms,
+                                                 std::string_view name_suffix) {
     assert(base_offset >= 0);
-    auto log = fs.open(segment_file_path(dir, base_offset, format::log_suffix), open_mode::create);
+    auto name = [&](std::string_view suffix) { return std::string(suffix).append(name_suffix); };
+    auto log = fs.open(segment_file_path(dir, base_offset, name(format::log_suffix)), open_mode::create);
     if (!log.ok()) {
         return log.err();
     }
@@ -141,8 +143,8 @@ result<std::unique_ptr<segment>> segment::create(file_system& fs, const std::str
         return make_error(errc::already_exists, fmt::format("segment {} exists", (*log)->path()));
     }
     // Index files left behind by a removed segment would be wrong here.
-    std::string index_path = segment_file_path(dir, base_offset, format::index_suffix);
-    std::string time_index_path = segment_file_path(dir, base_offset, format::time_index_suffix);
+    std::string index_path = segment_file_path(dir, base_offset, name(format::index_suffix));
+    std::string time_index_path = segment_file_path(dir, base_offset, name(format::time_index_suffix));
     RUNNEL_TRY(remove_if_present(fs, index_path));
     RUNNEL_TRY(remove_if_present(fs, time_index_path));
     auto oi = offset_index::open(fs, index_path, base_offset, options.index_bytes_max);

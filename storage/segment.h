@@ -40,8 +40,10 @@ std::string segment_file_path(const std::string& dir, int64_t base_offset, std::
 class segment {
 public:
     // A new, empty segment (fails if its .log file exists and is not empty).
+    // name_suffix follows each file's suffix (compaction writes ".cleaned").
     static result<std::unique_ptr<segment>> create(file_system& fs, const std::string& dir, int64_t base_offset,
-                                                   const segment_options& options, int64_t now_ms);
+                                                   const segment_options& options, int64_t now_ms,
+                                                   std::string_view name_suffix = {});
     // An existing segment. With scan, every batch is checked and the
     // indexes rebuilt (recovery); without, the indexes are checked and
     // rebuilt by a scan only if they look wrong.
