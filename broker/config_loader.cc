@@ -58,14 +58,18 @@ public:
     }
 
     config_load_result finish() && {
-        if (errors_.empty()) {
-            resolve_node_id();
-            derive_roles_and_quorum();
-            derive_listeners();
-            check_inter_broker_listener();
-            check_controller_setup();
-            derive_log_dirs();
-            check_topic_defaults();
+        // Key-by-key errors are all reported together; the rules between keys
+        // run only on valid values, and stop at the first step that fails so
+        // that one mistake is not reported again by every rule that follows.
+        using step = void (config_loader::*)();
+        for (step s : {&config_loader::resolve_node_id, &config_loader::derive_roles_and_quorum,
+                       &config_loader::derive_listeners, &config_loader::check_inter_broker_listener,
+                       &config_loader::check_controller_setup, &config_loader::derive_log_dirs,
+                       &config_loader::check_topic_defaults}) {
+            if (!errors_.empty()) {
+                break;
+            }
+            (this->*s)();
         }
         config_load_result result;
         result.warnings = std::move(warnings_);

@@ -172,7 +172,11 @@ parsed<host_port> parse_host_port(std::string_view text) {
         }
         host = text.substr(1, close - 1);
         rest = text.substr(close + 1);
-        if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:.%") != std::string_view::npos) {
+        // An IPv6 address, perhaps with a zone after '%' (fe80::1%eth0).
+        std::string_view address = host.substr(0, host.find('%'));
+        std::string_view zone = address.size() < host.size() ? host.substr(address.size() + 1) : std::string_view("-");
+        if (address.empty() || address.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos ||
+            zone.empty() || !std::all_of(zone.begin(), zone.end(), is_host_char)) {
             return parsed<host_port>::failure(fmt::format("bad IPv6 address '{}'", host));
         }
     } else {
