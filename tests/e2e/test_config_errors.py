@@ -43,7 +43,6 @@ def unknown_key_is_a_warning(binary):
         broker.cleanup()
 
 
-
 if __name__ == "__main__":
     args = harness.parse_args(description=__doc__)
     if not args.broker:
