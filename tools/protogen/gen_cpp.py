@@ -45,7 +45,7 @@ class Range:
     def contains(self, v):
         return not self.empty() and self.lo <= v <= self.hi
 
-    def cond(self, var="version", within=None):
+    def cond(self, var="schema_version", within=None):
         """A C++ condition for `var` in this range, simplified against the range `within`."""
         if self.empty():
             return "false"
@@ -292,10 +292,10 @@ class Gen:
         if f.is_struct:
             if not elem and self.nullable_ever(f):
                 out.append(f"{p}if (!{expr}) {{")
-                out.append(f"{p}    if ({f.nullable.cond()}) w.write_int8(-1); else {{ w.write_int8(1); {self.m.structs[f.base].cname}{{}}.encode(w, version); }}")
-                out.append(f"{p}}} else {{ w.write_int8(1); {expr}->encode(w, version); }}")
+                out.append(f"{p}    if ({f.nullable.cond()}) w.write_int8(-1); else {{ w.write_int8(1); {self.m.structs[f.base].cname}{{}}.encode(w, schema_version); }}")
+                out.append(f"{p}}} else {{ w.write_int8(1); {expr}->encode(w, schema_version); }}")
             else:
-                out.append(f"{p}{expr}.encode(w, version);")
+                out.append(f"{p}{expr}.encode(w, schema_version);")
             return
         if base in INT_TYPES:
             fn = {"float64": "float64", "bool": "bool"}.get(base, base)
@@ -333,12 +333,12 @@ class Gen:
         return f"{t}{{{init}}}"
 
     def enc_struct(self, s, qual):
-        out = [f"void {qual}::encode(writer& w, int16_t version) const {{"]
+        out = [f"void {qual}::encode(writer& w, int16_t schema_version) const {{"]
         within = (s.versions.lo, s.versions.hi) if not s.versions.empty() else None
         uses_flex = any(f.flex_override is None and (f.base in ("string", "bytes", "records") or f.is_array)
                         for f in s.fields) or True
         out.append(f"    const bool flexible = {self.m.flexible.cond()};")
-        out.append("    (void)flexible; (void)version;")
+        out.append("    (void)flexible; (void)schema_version;")
         tagged = []
         for f in s.fields:
             if f.tag is not None:
@@ -426,10 +426,10 @@ class Gen:
                 out.append(f"{p}if (r.read_int8() < 0) {{")
                 out.append(f"{p}    if ({f.nullable.cond()}) {target}.reset(); else r.fail(decode_error::null_not_allowed);")
                 out.append(f"{p}}} else {{")
-                out.append(f"{p}    {target}.emplace().decode(r, version);")
+                out.append(f"{p}    {target}.emplace().decode(r, schema_version);")
                 out.append(f"{p}}}")
             else:
-                out.append(f"{p}{target}.decode(r, version);")
+                out.append(f"{p}{target}.decode(r, schema_version);")
             return
         if base in INT_TYPES:
             out.append(f"{p}{target} = r.read_{base}();")
@@ -445,10 +445,10 @@ class Gen:
             out.append(f"{p}if ({fx}) {target} = r.read_compact_{kind}(); else {target} = r.read_{kind}();")
 
     def dec_struct(self, s, qual):
-        out = [f"void {qual}::decode(reader& r, int16_t version) {{"]
+        out = [f"void {qual}::decode(reader& r, int16_t schema_version) {{"]
         within = (s.versions.lo, s.versions.hi) if not s.versions.empty() else None
         out.append(f"    const bool flexible = {self.m.flexible.cond()};")
-        out.append("    (void)flexible; (void)version;")
+        out.append("    (void)flexible; (void)schema_version;")
         tagged = [f for f in s.fields if f.tag is not None]
         for f in s.fields:
             inline_cond = f.versions.cond(within=within)
@@ -499,7 +499,7 @@ class Gen:
     def source(self, ns_qual):
         out = []
         for s in self.m.order:
-            q = f"{ns_qual}::{s.cname}" if s is not self.m.root else ns_qual
+            q = f"{ns_qual}_types::{s.cname}" if s is not self.m.root else ns_qual
             out.extend(self.enc_struct(s, q))
             out.append("")
             out.extend(self.dec_struct(s, q))
@@ -533,9 +533,9 @@ class Gen:
             sname = self.m.structs[f.base].cname
             if not elem and self.nullable_ever(f):
                 out.append(f"{p}if (({f.nullable.cond()}) && rng.chance(4)) {{ {target}.reset(); }} "
-                           f"else {{ fill_random(rng, {target}.emplace(), version, depth + 1); }}")
+                           f"else {{ fill_random(rng, {target}.emplace(), schema_version, depth + 1); }}")
             else:
-                out.append(f"{p}fill_random(rng, {target}, version, depth + 1);")
+                out.append(f"{p}fill_random(rng, {target}, schema_version, depth + 1);")
             del sname
             return
         if base in INT_TYPES:
@@ -554,10 +554,10 @@ class Gen:
         out = []
         for s in self.m.order:
             q = f"{ns_qual}::{s.cname}" if s is not self.m.root else ns_qual
-            out.append(f"void fill_random(random_source& rng, {q}& m, int16_t version, int depth) {{")
-            out.append("    (void)rng; (void)version; (void)depth;")
+            out.append(f"void fill_random(random_source& rng, {q}& m, int16_t schema_version, int depth) {{")
+            out.append("    (void)rng; (void)schema_version; (void)depth;")
             out.append(f"    const bool flexible = {self.m.flexible.cond()};")
-            out.append("    (void)flexible; (void)version;")
+            out.append("    (void)flexible; (void)schema_version;")
             for f in s.fields:
                 body = []
                 self.rand_value(f, f"m.{f.cname}", body, "        ")
@@ -592,12 +592,23 @@ PRELUDE = "// Generated by tools/protogen/gen_cpp.py from protocol/schema. Do no
 
 
 def message_decl(msg, gen):
-    out = [f"struct {msg.cname} {{"]
+    # Nested structs live in a namespace of their own, complete before the
+    # message struct that holds them (std::optional of a struct that is still
+    # incomplete in its enclosing class cannot be emplaced), and are aliased
+    # into the message struct.
+    out = [f"namespace {msg.cname}_types {{"]
     for s in msg.order:
         if s is msg.root:
             continue
-        gen.decl_struct(s, out, 4)
+        gen.decl_struct(s, out, 0)
         out.append("")
+    out.append(f"}} // namespace {msg.cname}_types")
+    out.append("")
+    out.append(f"struct {msg.cname} {{")
+    for s in msg.order:
+        if s is not msg.root:
+            out.append(f"    using {s.cname} = {msg.cname}_types::{s.cname};")
+    out.append("")
     if msg.api_key is not None:
         out.append(f"    static constexpr int16_t api_key = {msg.api_key};")
     out.append(f"    static constexpr int16_t min_version = {msg.valid.lo};")

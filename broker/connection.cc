@@ -1,0 +1,183 @@
+// The per-connection request loop.
+#include "broker/connection.h"
+
+#include <cstring>
+
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/read.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "broker/dispatch.h"
+#include "broker/handlers/handlers.h"
+#include "protocol/errors.h"
+#include "protocol/messages/api_table.h"
+
+namespace runnel::broker {
+
+namespace {
+constexpr size_t frame_prefix_bytes = 4;
+constexpr size_t receive_chunk_bytes = 64 * 1024;
+// api key (2) + api version (2) + correlation id (4): the part of every
+// request header that all header versions share.
+constexpr size_t header_fixed_bytes = 8;
+
+int32_t read_be32(const uint8_t* p) {
+    return static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3]);
+}
+int16_t read_be16(const uint8_t* p) {
+    return static_cast<int16_t>((uint16_t{p[0]} << 8) | p[1]);
+}
+} // namespace
+
+connection::connection(asio::ip::tcp::socket socket, broker_state& broker, connection_limits limits)
+    : socket_(std::move(socket)), broker_(broker), limits_(limits) {
+    std::error_code ec;
+    auto ep = socket_.remote_endpoint(ec);
+    peer_ = ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
+    socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+void connection::close() {
+    std::error_code ec;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+    socket_.close(ec);
+}
+
+bool connection::reject(std::string_view reason) {
+    spdlog::warn("closing connection from {}: {}", peer_, reason);
+    return false;
+}
+
+asio::awaitable<bool> connection::fill(size_t n) {
+    while (end_ - begin_ < n) {
+        if (buffer_.size() - begin_ < n) {
+            // Move the unread bytes to the front and make room for n of them.
+            std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+            end_ -= begin_;
+            begin_ = 0;
+            if (buffer_.size() < n) {
+                buffer_.resize(std::max(n, receive_chunk_bytes));
+            }
+        }
+        auto [ec, got] = co_await socket_.async_read_some(asio::buffer(buffer_.data() + end_, buffer_.size() - end_),
+                                                          asio::experimental::as_tuple(asio::use_awaitable));
+        if (ec) {
+            if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
+                spdlog::debug("connection from {}: read failed: {}", peer_, ec.message());
+            }
+            if (end_ != begin_) {
+                reject(fmt::format("truncated frame: peer closed with {} of {} bytes received", end_ - begin_, n));
+            }
+            co_return false;
+        }
+        end_ += got;
+    }
+    co_return true;
+}
+
+asio::awaitable<void> connection::run() {
+    buffer_.resize(receive_chunk_bytes);
+    for (;;) {
+        if (!co_await fill(frame_prefix_bytes)) {
+            break;
+        }
+        const int32_t size = read_be32(buffer_.data() + begin_);
+        if (size < 0 || size > limits_.request_bytes_max) {
+            reject(fmt::format("frame size {} outside 0..{} (socket.request.max.bytes)", size, limits_.request_bytes_max));
+            break;
+        }
+        if (!co_await fill(frame_prefix_bytes + static_cast<size_t>(size))) {
+            break;
+        }
+        proto::bytes_view frame(buffer_.data() + begin_ + frame_prefix_bytes, static_cast<size_t>(size));
+        const bool keep = co_await handle_frame(frame);
+        begin_ += frame_prefix_bytes + static_cast<size_t>(size);
+        if (begin_ == end_) {
+            begin_ = end_ = 0;
+            // Give back a large buffer once the large request is done.
+            if (buffer_.size() > receive_chunk_bytes) {
+                buffer_.resize(receive_chunk_bytes);
+                buffer_.shrink_to_fit();
+            }
+        }
+        if (!keep) {
+            break;
+        }
+    }
+    close();
+}
+
+asio::awaitable<bool> connection::handle_frame(proto::bytes_view frame) {
+    if (frame.size() < header_fixed_bytes) {
+        co_return reject(fmt::format("request header truncated: frame of {} bytes", frame.size()));
+    }
+    request_context ctx;
+    ctx.api_key = read_be16(frame.data());
+    ctx.api_version = read_be16(frame.data() + 2);
+    ctx.correlation_id = read_be32(frame.data() + 4);
+    ctx.broker = &broker_;
+    ctx.client_address = peer_;
+
+    const dispatch_table& table = *broker_.dispatch;
+    const auto api_versions_key = static_cast<int16_t>(proto::api_key::api_versions);
+    if (ctx.api_key == api_versions_key && !table.supports(ctx.api_key, ctx.api_version)) {
+        // KIP-511: a client newer than us learns our ranges from a v0 answer.
+        co_return co_await answer_unsupported_api_versions(ctx.correlation_id);
+    }
+    const dispatch_table::entry* entry = table.find(ctx.api_key);
+    if (entry == nullptr) {
+        co_return reject(fmt::format("unknown api key {}", ctx.api_key));
+    }
+    if (!table.supports(ctx.api_key, ctx.api_version)) {
+        co_return reject(fmt::format("{} v{} is not supported (versions {}..{})", proto::find_api(ctx.api_key)->name,
+                                     ctx.api_version, entry->min_version, entry->max_version));
+    }
+    proto::reader r(frame);
+    proto::request_header header;
+    const int16_t header_version = proto::request_header_version(ctx.api_key, ctx.api_version);
+    header.decode(r, header_version);
+    if (!r.ok()) {
+        co_return reject(fmt::format("malformed request header v{}: {}", header_version, to_string(r.error())));
+    }
+    ctx.client_id = std::move(header.client_id);
+
+    bool decode_failed = false;
+    handler_result body = co_await entry->fn(ctx, r, decode_failed);
+    if (decode_failed) {
+        co_return reject(fmt::format("malformed {} v{} request: {} at byte {}", proto::find_api(ctx.api_key)->name,
+                                     ctx.api_version, to_string(r.error()), r.position()));
+    }
+    if (!body) {
+        co_return true; // no response expected
+    }
+    co_return co_await send(ctx.correlation_id, proto::response_header_version(ctx.api_key, ctx.api_version), *body);
+}
+
+asio::awaitable<bool> connection::answer_unsupported_api_versions(int32_t correlation_id) {
+    proto::api_versions_response response = make_api_versions_response(*broker_.dispatch);
+    response.error_code = proto::code(proto::error_code::unsupported_version);
+    proto::writer w;
+    response.encode(w, 0);
+    co_return co_await send(correlation_id, 0, w.buffer());
+}
+
+asio::awaitable<bool> connection::send(int32_t correlation_id, int16_t header_version, const proto::bytes& body) {
+    proto::writer head;
+    const size_t size_at = head.reserve_int32();
+    proto::response_header header;
+    header.correlation_id = correlation_id;
+    header.encode(head, header_version);
+    head.patch_int32(size_at, static_cast<int32_t>(head.size() - frame_prefix_bytes + body.size()));
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head.buffer()), asio::buffer(body)};
+    auto [ec, written] = co_await asio::async_write(socket_, buffers, asio::experimental::as_tuple(asio::use_awaitable));
+    (void)written;
+    if (ec) {
+        spdlog::debug("connection from {}: write failed: {}", peer_, ec.message());
+        co_return false;
+    }
+    co_return true;
+}
+
+} // namespace runnel::broker

@@ -1,0 +1,36 @@
+// The handler table: registration checks and look-ups.
+#include "broker/dispatch.h"
+
+#include <cassert>
+#include <stdexcept>
+#include <fmt/format.h>
+
+namespace runnel::broker {
+
+void dispatch_table::add_entry(int16_t key, int16_t spec_min, int16_t spec_max, entry e) {
+    if (key < 0 || static_cast<size_t>(key) >= entries_.size()) {
+        throw std::logic_error(fmt::format("api key {} outside the dispatch table", key));
+    }
+    if (entries_[key].fn != nullptr) {
+        throw std::logic_error(fmt::format("api key {} registered twice", key));
+    }
+    if (e.min_version < spec_min || e.max_version > spec_max || e.min_version > e.max_version) {
+        throw std::logic_error(fmt::format("api key {}: versions {}..{} outside the spec's {}..{}", key,
+                                           e.min_version, e.max_version, spec_min, spec_max));
+    }
+    entries_[key] = e;
+}
+
+const dispatch_table::entry* dispatch_table::find(int16_t api_key) const {
+    if (api_key < 0 || static_cast<size_t>(api_key) >= entries_.size() || entries_[api_key].fn == nullptr) {
+        return nullptr;
+    }
+    return &entries_[api_key];
+}
+
+bool dispatch_table::supports(int16_t api_key, int16_t version) const {
+    const entry* e = find(api_key);
+    return e != nullptr && version >= e->min_version && version <= e->max_version;
+}
+
+} // namespace runnel::broker

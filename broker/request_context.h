@@ -1,0 +1,32 @@
+// What a request handler knows about the request it serves and the broker it
+// runs in: the header, the client's address, and the broker's shared state.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "broker/metadata_image.h"
+
+namespace runnel::broker {
+
+// Broker-wide state shared by every handler; each member documents its own
+// thread-safety.
+class dispatch_table;
+
+struct broker_state {
+    int32_t node_id = 1;
+    metadata_cache* metadata = nullptr;        // safe from any shard
+    const dispatch_table* dispatch = nullptr; // immutable after startup
+};
+
+struct request_context {
+    int16_t api_key = 0;
+    int16_t api_version = 0;
+    int32_t correlation_id = 0;
+    std::optional<std::string> client_id;
+    std::string client_address;
+    broker_state* broker = nullptr;
+};
+
+} // namespace runnel::broker
