@@ -7,7 +7,9 @@ stops it with SIGTERM, checking the exit code and that no sanitizer report
 appeared. It can also kill -9 and restart on the same data directory.
 
 Used two ways:
-  * imported by the Python client tests: `harness.run_test(check)`;
+  * imported by the Python client tests: `harness.run_test(check)` gives the
+    check an Endpoint; `harness.run_broker_test(check)` gives it the Broker,
+    to restart (SIGTERM or kill -9) on the same data directory;
   * as a wrapper for other clients (node, kcat scripts):
       harness.py --broker build/x/broker/runnel -- node kafkajs_metadata.js
     which starts a broker, runs the command with RUNNEL_BOOTSTRAP,
@@ -231,7 +233,17 @@ def run_test(check, argv=None, description=None):
     sys.exit(_run(args, check))
 
 
-def _run(args, check):
+def run_broker_test(check, argv=None, description=None):
+    """Runs check(broker) with a started Broker that the check may restart or kill;
+    exits 0 only if check returns and the broker then stops cleanly."""
+    args = parse_args(argv, description)
+    if not args.broker:
+        print("this test starts the broker itself: give --broker", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(_run(args, check, pass_broker=True))
+
+
+def _run(args, check, pass_broker=False):
     name = getattr(check, "__name__", "test")
     if args.bootstrap:
         host, _, port = args.bootstrap.rpartition(":")
@@ -248,7 +260,9 @@ def _run(args, check):
     try:
         broker = Broker(args.broker)
         broker.start()
-        check(broker.endpoint)
+        check(broker if pass_broker else broker.endpoint)
+        if broker.process is None:
+            raise HarnessError("the check left the broker stopped; it must end with the broker running")
         broker.stop()
         failed = False
     except Exception:
