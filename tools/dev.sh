@@ -15,6 +15,10 @@ packages_of() { # prints the packages of a section of tools/deps.txt
 install_missing() {
   local missing=()
   for p in "$@"; do
+    if [[ $p == *\?* ]]; then
+      command -v "${p#*\?}" >/dev/null 2>&1 || missing+=("${p%%\?*}")
+      continue
+    fi
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
