@@ -322,6 +322,30 @@ const topic_config_definition* config_registry::find_topic(std::string_view name
     return it == topic_by_name_.end() ? nullptr : &topic_definitions_[it->second];
 }
 
+std::vector<std::string_view> config_registry::broker_synonyms(std::string_view name) const {
+    const config_definition* definition = find(name);
+    assert(definition != nullptr && "no such config key");
+    const topic_config_definition* topic = definition->topic_name.empty() ? nullptr : find_topic(definition->topic_name);
+    if (topic == nullptr || topic->synonyms.size() < 2) {
+        return {definition->name};
+    }
+    // Kafka groups a key with the others only when it is the preferred one or
+    // a unit variant of it; a plain fallback (the flush scheduler's interval)
+    // stands alone.
+    bool grouped = topic->synonyms.front().broker_name == name ||
+                   std::any_of(topic->synonyms.begin(), topic->synonyms.end(), [&](const topic_synonym& s) {
+                       return s.broker_name == name && s.conversion != unit_conversion::none;
+                   });
+    if (!grouped) {
+        return {definition->name};
+    }
+    std::vector<std::string_view> out;
+    for (const topic_synonym& s : topic->synonyms) {
+        out.push_back(s.broker_name);
+    }
+    return out;
+}
+
 std::optional<std::string_view> config_registry::nearest(std::string_view name) const {
     // Allow about one edit in four characters, and never more than three.
     size_t budget = std::min<size_t>(3, std::max<size_t>(1, name.size() / 4));

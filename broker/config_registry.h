@@ -108,6 +108,13 @@ public:
     std::span<const config_definition> all() const { return definitions_; }
     std::span<const topic_config_definition> all_topic() const { return topic_definitions_; }
 
+    // The broker keys that set the same thing as `name`, highest precedence
+    // first, as DescribeConfigs lists synonyms: log.retention.hours gives
+    // [log.retention.ms, log.retention.minutes, log.retention.hours];
+    // log.flush.interval.ms gives [it, log.flush.scheduler.interval.ms]; a key
+    // without such alternatives gives [itself].
+    std::vector<std::string_view> broker_synonyms(std::string_view name) const;
+
     // The registered key nearest to a misspelt one, for "did you mean" hints.
     std::optional<std::string_view> nearest(std::string_view name) const;
 

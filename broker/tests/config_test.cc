@@ -212,6 +212,20 @@ TEST(config_registry, maps_broker_keys_to_their_topic_keys) {
     EXPECT_EQ(r.find("log.dirs")->mode, update_mode::read_only);
 }
 
+TEST(config_registry, lists_broker_synonyms_as_kafka_does) {
+    const config_registry& r = broker_config_registry();
+    using names = std::vector<std::string_view>;
+    names retention = {"log.retention.ms", "log.retention.minutes", "log.retention.hours"};
+    EXPECT_EQ(r.broker_synonyms("log.retention.ms"), retention);
+    EXPECT_EQ(r.broker_synonyms("log.retention.hours"), retention);
+    EXPECT_EQ(r.broker_synonyms("log.roll.hours"), (names{"log.roll.ms", "log.roll.hours"}));
+    EXPECT_EQ(r.broker_synonyms("log.roll.jitter.ms"), (names{"log.roll.jitter.ms", "log.roll.jitter.hours"}));
+    EXPECT_EQ(r.broker_synonyms("log.flush.interval.ms"), (names{"log.flush.interval.ms", "log.flush.scheduler.interval.ms"}));
+    EXPECT_EQ(r.broker_synonyms("log.flush.scheduler.interval.ms"), names{"log.flush.scheduler.interval.ms"});
+    EXPECT_EQ(r.broker_synonyms("log.segment.bytes"), names{"log.segment.bytes"});
+    EXPECT_EQ(r.broker_synonyms("num.partitions"), names{"num.partitions"});
+}
+
 TEST(config_registry_death, a_key_defined_twice_stops_the_process) {
     EXPECT_DEATH(
         {
