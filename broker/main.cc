@@ -143,12 +143,13 @@ int main(int argc, char** argv) {
     state.metadata = &metadata;
     state.dispatch = &table;
 
+    const auto cores = std::max(1u, std::thread::hardware_concurrency());
+    shard_set shards(std::min<size_t>(cores, static_cast<size_t>(std::max(1, config.num_io_threads()))));
+    state.shards = &shards;
     server_options options;
     options.listeners = listeners;
-    const auto cores = std::max(1u, std::thread::hardware_concurrency());
-    options.shard_count = std::min<size_t>(cores, static_cast<size_t>(std::max(1, config.num_io_threads())));
     options.limits.request_bytes_max = config.socket_request_max_bytes();
-    server srv(options, state);
+    server srv(options, state, shards);
     try {
         srv.bind();
     } catch (const std::exception& e) {
@@ -162,7 +163,7 @@ int main(int argc, char** argv) {
     const auto startup_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     log->info("runnel {} started in {:.1f} ms: node {}, cluster {}, listeners {}, log dir {}, {} shard(s)",
-              RUNNEL_VERSION, startup_ms, state.node_id, identity.cluster_id, bound, log_dir, options.shard_count);
+              RUNNEL_VERSION, startup_ms, state.node_id, identity.cluster_id, bound, log_dir, shards.size());
     srv.run();
     log->info("runnel stopped");
     return 0;

@@ -13,11 +13,13 @@ namespace runnel::broker {
 // Broker-wide state shared by every handler; each member documents its own
 // thread-safety.
 class dispatch_table;
+class shard_set;
 
 struct broker_state {
     int32_t node_id = 1;
     metadata_cache* metadata = nullptr;        // safe from any shard
     const dispatch_table* dispatch = nullptr; // immutable after startup
+    shard_set* shards = nullptr;              // the set is fixed at startup
 };
 
 struct request_context {

@@ -5,39 +5,16 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/executor_work_guard.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 namespace runnel::broker {
 
-struct server::shard {
-    asio::io_context io{1};
-    asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
-    std::thread thread;
-};
+server::server(server_options options, broker_state& broker, shard_set& shards)
+    : options_(std::move(options)), broker_(broker), shards_(shards), signals_(shards.context(0)) {}
 
-server::server(server_options options, broker_state& broker)
-    : options_(std::move(options)), broker_(broker), signals_([this]() -> asio::io_context& {
-          // Shard 0 exists before the signal set is built.
-          shards_.push_back(std::make_unique<shard>());
-          return shards_.front()->io;
-      }()) {
-    const size_t count = std::max<size_t>(1, options_.shard_count);
-    while (shards_.size() < count) {
-        shards_.push_back(std::make_unique<shard>());
-    }
-}
-
-server::~server() {
-    stop();
-    for (auto& s : shards_) {
-        if (s->thread.joinable()) {
-            s->thread.join();
-        }
-    }
-}
+server::~server() = default;
 
 void server::bind() {
     for (const auto& l : options_.listeners) {
@@ -48,7 +25,7 @@ void server::bind() {
         } else {
             auto address = asio::ip::make_address(l.host, ec);
             if (ec) {
-                asio::ip::tcp::resolver resolver(shards_.front()->io);
+                asio::ip::tcp::resolver resolver(shards_.context(0));
                 auto results = resolver.resolve(l.host, std::to_string(l.port), ec);
                 if (ec || results.empty()) {
                     throw std::runtime_error(fmt::format("listener {}: cannot resolve host \"{}\": {}", l.name, l.host,
@@ -59,7 +36,7 @@ void server::bind() {
                 endpoint = asio::ip::tcp::endpoint(address, l.port);
             }
         }
-        asio::ip::tcp::acceptor acceptor(shards_.front()->io);
+        asio::ip::tcp::acceptor acceptor(shards_.context(0));
         acceptor.open(endpoint.protocol(), ec);
         if (!ec) {
             acceptor.set_option(asio::ip::tcp::acceptor::reuse_address(true), ec);
@@ -85,9 +62,9 @@ uint16_t server::bound_port(size_t listener_index) const {
 
 asio::awaitable<void> server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
     for (;;) {
-        shard& target = *shards_[next_shard_];
+        asio::io_context& target = shards_.context(next_shard_);
         next_shard_ = (next_shard_ + 1) % shards_.size();
-        auto [ec, socket] = co_await acceptor.async_accept(target.io, asio::experimental::as_tuple(asio::use_awaitable));
+        auto [ec, socket] = co_await acceptor.async_accept(target, asio::experimental::as_tuple(asio::use_awaitable));
         if (ec) {
             if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
                 co_return;
@@ -96,7 +73,7 @@ asio::awaitable<void> server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
             continue;
         }
         auto conn = std::make_shared<connection>(std::move(socket), broker_, options_.limits);
-        asio::co_spawn(target.io, [conn]() -> asio::awaitable<void> { co_await conn->run(); }, asio::detached);
+        asio::co_spawn(target, [conn]() -> asio::awaitable<void> { co_await conn->run(); }, asio::detached);
     }
 }
 
@@ -110,32 +87,21 @@ void server::run() {
         }
     });
     for (auto& acceptor : acceptors_) {
-        asio::co_spawn(shards_.front()->io, accept_loop(acceptor), asio::detached);
+        asio::co_spawn(shards_.context(0), accept_loop(acceptor), asio::detached);
     }
-    for (size_t i = 1; i < shards_.size(); ++i) {
-        shards_[i]->thread = std::thread([s = shards_[i].get()] { s->io.run(); });
-    }
-    shards_.front()->io.run();
-    for (size_t i = 1; i < shards_.size(); ++i) {
-        if (shards_[i]->thread.joinable()) {
-            shards_[i]->thread.join();
-        }
-    }
+    shards_.run();
 }
 
 void server::stop() {
     // Runs on shard 0: close the listeners there, then let every shard finish.
-    asio::post(shards_.front()->io, [this] {
+    asio::post(shards_.context(0), [this] {
         for (auto& a : acceptors_) {
             std::error_code ec;
             a.close(ec);
         }
         std::error_code ec;
         signals_.cancel(ec);
-        for (auto& s : shards_) {
-            s->work.reset();
-            s->io.stop();
-        }
+        shards_.stop();
     });
 }
 

@@ -16,6 +16,7 @@
 
 #include "broker/connection.h"
 #include "broker/request_context.h"
+#include "broker/shards.h"
 
 namespace runnel::broker {
 
@@ -27,13 +28,12 @@ struct listener_address {
 
 struct server_options {
     std::vector<listener_address> listeners;
-    size_t shard_count = 1;
     connection_limits limits;
 };
 
 class server {
 public:
-    server(server_options options, broker_state& broker);
+    server(server_options options, broker_state& broker, shard_set& shards);
     ~server();
     server(const server&) = delete;
     server& operator=(const server&) = delete;
@@ -43,17 +43,17 @@ public:
     void bind();
     // The port a listener is bound to (useful with port 0).
     uint16_t bound_port(size_t listener_index) const;
-    // Runs the shards until SIGINT/SIGTERM or stop(); returns when all have stopped.
+    // Starts accepting and runs the shards until SIGINT/SIGTERM or stop();
+    // returns when all have stopped.
     void run();
     void stop();
 
 private:
-    struct shard;
     asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor);
 
     server_options options_;
     broker_state& broker_;
-    std::vector<std::unique_ptr<shard>> shards_;
+    shard_set& shards_;
     std::vector<asio::ip::tcp::acceptor> acceptors_;
     asio::signal_set signals_;
     size_t next_shard_ = 0;

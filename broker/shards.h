@@ -1,0 +1,52 @@
+// The broker's shards: one io_context and one thread each. Everything stateful
+// (a connection, a partition, a group) belongs to one shard and is touched only
+// there; work for another shard's object is run there with run_on().
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <asio/awaitable.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
+#include <asio/use_awaitable.hpp>
+
+namespace runnel::broker {
+
+class shard_set {
+public:
+    explicit shard_set(size_t count);
+    ~shard_set();
+    shard_set(const shard_set&) = delete;
+    shard_set& operator=(const shard_set&) = delete;
+
+    size_t size() const { return shards_.size(); }
+    asio::io_context& context(size_t shard) { return shards_.at(shard)->io; }
+    asio::io_context::executor_type executor(size_t shard) { return shards_.at(shard)->io.get_executor(); }
+
+    // Runs shards 1..N-1 on their own threads and shard 0 on the calling
+    // thread; returns when every shard has stopped.
+    void run();
+    // Lets every shard's loop finish; safe from any thread.
+    void stop();
+
+private:
+    struct shard {
+        asio::io_context io{1};
+        asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
+        std::thread thread;
+    };
+    std::vector<std::unique_ptr<shard>> shards_;
+};
+
+// Runs fn (a callable returning asio::awaitable<T>) on the given executor and
+// resumes the caller on its own executor with the result.
+template <typename Executor, typename F>
+auto run_on(Executor target, F&& fn) {
+    return asio::co_spawn(target, std::forward<F>(fn), asio::use_awaitable);
+}
+
+} // namespace runnel::broker
