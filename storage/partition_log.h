@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/types.h"
 #include "storage/checkpoint_file.h"
 #include "storage/compaction.h"
 #include "storage/file_system.h"
