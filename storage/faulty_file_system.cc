@@ -231,7 +231,7 @@ status faulty_file_system::crash() {
             keep += pick(state_->rng);
         }
         RUNNEL_TRY((*f)->truncate(0));
-        RUNNEL_TRY((*f)->write_at(0, byte_span(now).first(keep)));
+        RUNNEL_TRY((*f)->write_at(0, appended ? byte_span(now).first(keep) : byte_span(durable)));
         RUNNEL_TRY((*f)->sync());
     }
     state_->durable.clear();

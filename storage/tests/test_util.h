@@ -141,7 +141,7 @@ inline std::vector<read_record> read_all(partition_log& log, int64_t from, uint6
 
 inline log_config small_config() {
     log_config c;
-    c.segment_bytes = 4096;
+    c.segment_bytes = 1024;
     c.segment_index_bytes = 1024;
     c.index_interval_bytes = 256;
     c.segment_ms = never;
