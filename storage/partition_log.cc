@@ -377,6 +377,12 @@ status partition_log::truncate_to(int64_t offset) {
         return cut.err();
     }
     RUNNEL_TRY(last.make_active());
+    // Truncation is made durable at once: replication relies on truncated
+    // records never coming back after a crash.
+    RUNNEL_TRY(last.sync());
+    if (dir_dirty_) {
+        RUNNEL_TRY(fs_->sync_dir(dir_));
+    }
     log_end_offset_ = last.next_offset();
     recovery_point_ = std::min(recovery_point_, log_end_offset_);
     high_watermark_ = std::min(high_watermark_, log_end_offset_);
@@ -395,7 +401,7 @@ status partition_log::truncate_fully_and_start_at(int64_t offset) {
         return fresh.err();
     }
     segments_.emplace(offset, std::move(*fresh));
-    dir_dirty_ = true;
+    RUNNEL_TRY(fs_->sync_dir(dir_));
     log_start_offset_ = offset;
     log_end_offset_ = offset;
     recovery_point_ = offset;

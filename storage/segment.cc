@@ -520,6 +520,8 @@ std::vector<std::shared_ptr<file>> segment::files_to_sync() const {
 }
 
 status segment::roll() {
+    // Trimming rewrites the index files: the next flush must sync them.
+    dirty_ = true;
     if (time_index_->loaded()) {
         auto last = time_index_->last();
         if (max_timestamp_ >= 0 && (!last || max_timestamp_ > last->timestamp) && !time_index_->full()) {
