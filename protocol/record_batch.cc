@@ -140,22 +140,20 @@ batch_error check_client_rules(const batch_header& h) {
     return batch_error::none;
 }
 
-batch_error walk_records(bytes_view batch, const validate_options& options) {
-    auto opened = record_reader::open(batch, options.decompressed_bytes_max);
+batch_error walk_records(bytes_view batch, size_t decompressed_bytes_max) {
+    auto opened = record_reader::open(batch, decompressed_bytes_max);
     if (!opened.ok()) {
         return opened.error();
     }
     record_reader& records = opened.value();
+    // The reader checks that exactly record_count records fill the section
+    // with rising offset deltas within [0, last_offset_delta]. For client
+    // batches record_count == last_offset_delta + 1, so those deltas can only
+    // be 0, 1, 2, ...: no further check is needed here.
     // Bounded: each record consumes at least one byte of a finite section.
-    for (int32_t index = 0;; ++index) {
-        std::optional<record_view> r = records.next();
-        if (!r) {
-            return records.error();
-        }
-        if (options.from_client && r->offset_delta != index) {
-            return batch_error::bad_records;
-        }
+    while (records.next()) {
     }
+    return records.error();
 }
 
 // Record fields that a builder writes as int32 varints.
@@ -273,7 +271,7 @@ batch_error validate_batch(bytes_view batch, const validate_options& options) {
             return e;
         }
     }
-    return options.walk_records ? walk_records(batch, options) : batch_error::none;
+    return options.walk_records ? walk_records(batch, options.decompressed_bytes_max) : batch_error::none;
 }
 
 std::optional<bytes_view> batch_splitter::next() {

@@ -1,6 +1,6 @@
 // Kafka record batches, format v2 (magic 2): the header layout, validation,
 // the in-place edits a broker makes on append, record iteration and a builder.
-// Storage keeps these bytes exactly as clients send them (see docs/FORMAT.md).
+// Storage keeps these bytes exactly as clients send them.
 #pragma once
 
 #include <cstddef>
@@ -148,7 +148,8 @@ batch_error validate_batch(bytes_view batch, const validate_options& options);
 
 // Splits a buffer of concatenated batches (a Produce request's records, a
 // segment's bytes) by their length fields alone; validate_batch checks the
-// rest. Legacy message sets frame the same way and split too.
+// rest. A legacy (magic 0/1) message set shares the framing but has a smaller
+// minimum size: it fails here as bad_length, or in validate_batch as bad_magic.
 class batch_splitter {
 public:
     explicit batch_splitter(bytes_view buffer) : buffer_(buffer) {}
@@ -194,6 +195,12 @@ int64_t record_timestamp(const batch_header& header, const record_view& record);
 class record_reader {
 public:
     static outcome<record_reader, batch_error> open(bytes_view batch, size_t decompressed_bytes_max);
+
+    // Move-only: a copy's views would point into the original's buffer.
+    record_reader(record_reader&&) = default;
+    record_reader& operator=(record_reader&&) = default;
+    record_reader(const record_reader&) = delete;
+    record_reader& operator=(const record_reader&) = delete;
 
     const batch_header& header() const { return header_; }
     // The next record; nullopt after the last one (error() is none) or at
