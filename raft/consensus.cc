@@ -68,11 +68,12 @@ consensus::consensus(options opts, recovered_state recovered)
     if (blank && !opts_.initial_configuration.voters.empty()) {
         // Bootstrap: every founding member writes the same configuration
         // entry at index 1, so their logs agree from the start and a node
-        // that joins later learns the founding members from the log.
+        // that joins later learns the founding members from the log. It is
+        // in force at once (configurations are used when appended) and is
+        // committed, like any entry, by the first leader.
         raft_assert(opts_.initial_configuration.valid(), "initial {}", describe(opts_.initial_configuration));
         hard_ = raft::hard_state{raft_term(1), no_node};
         log_.append(entry{raft_term(1), log_index(1), entry_type::configuration, encode(opts_.initial_configuration)});
-        log_.commit_to(log_index(1));
     } else {
         if (recovered.snapshot) {
             log_ = raft_log(recovered.snapshot->metadata, std::move(recovered.entries));
@@ -176,7 +177,30 @@ void consensus::reset_randomized_election_timeout() {
         opts_.election_ticks + static_cast<int32_t>(random_.below(static_cast<uint64_t>(opts_.election_ticks)));
 }
 
-bool consensus::promotable() const { return config_.is_voter(opts_.id); }
+// A voter may campaign. So may a node that the newest configuration entry
+// in its log removes while that entry is not known to be committed: it may
+// hold the only copy of that entry, and the remaining voters cannot elect
+// anyone without it (found by the simulator, seed 402). It then counts votes
+// by the new configuration, never its own, commits the change and steps down.
+bool consensus::promotable() const {
+    if (config_.is_voter(opts_.id)) {
+        return true;
+    }
+    const log_index latest = log_.latest_configuration_index();
+    return latest > log_.committed() && latest > log_.base().index &&
+           log_.configuration_at(latest - 1).is_voter(opts_.id);
+}
+
+std::pair<size_t, size_t> consensus::tally() const {
+    size_t granted = 0;
+    size_t rejected = 0;
+    for (const auto& [id, yes] : votes_) {
+        if (config_.is_voter(id)) {
+            (yes ? granted : rejected) += 1;
+        }
+    }
+    return {granted, rejected};
+}
 
 void consensus::start_election(bool pre_vote, bool forced) {
     raft_term vote_term;
@@ -187,8 +211,8 @@ void consensus::start_election(bool pre_vote, bool forced) {
         become_candidate();
         vote_term = hard_.term;
     }
-    votes_[opts_.id] = true;
-    if (config_.quorum() == 1) {
+    votes_[opts_.id] = true; // counted only if this node is a voter
+    if (tally().first >= config_.quorum()) {
         if (pre_vote) {
             start_election(false, forced);
         } else {

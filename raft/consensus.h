@@ -148,6 +148,7 @@ private:
     void start_election(bool pre_vote, bool forced);
     void reset_randomized_election_timeout();
     bool promotable() const;
+    std::pair<size_t, size_t> tally() const; // granted and rejected votes among the voters
     void tick_election();
     void tick_leader();
     void sync_configuration();

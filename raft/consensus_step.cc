@@ -127,11 +127,7 @@ void consensus::handle_vote_response(const message& m) {
         return;
     }
     votes_.emplace(m.from, response.granted);
-    size_t granted = 0;
-    size_t rejected = 0;
-    for (const auto& [id, yes] : votes_) {
-        (yes ? granted : rejected) += 1;
-    }
+    const auto [granted, rejected] = tally();
     if (granted >= config_.quorum()) {
         if (response.pre_vote) {
             start_election(false, false);

@@ -4,7 +4,7 @@
 
 namespace runnel::raft {
 
-result<void> persist(log_store& store, const ready& rd) {
+result<void> write(log_store& store, const ready& rd) {
     // The hard state goes first: an entry of a new term must never be on
     // disk while the term it belongs to is not.
     if (rd.hard_state) {
@@ -21,6 +21,11 @@ result<void> persist(log_store& store, const ready& rd) {
     if (!rd.entries.empty()) {
         RAFT_TRY(store.append(rd.entries));
     }
+    return {};
+}
+
+result<void> persist(log_store& store, const ready& rd) {
+    RAFT_TRY(write(store, rd));
     if (!rd.empty()) {
         RAFT_TRY(store.sync());
     }

@@ -39,6 +39,9 @@ public:
 // Writes a ready: hard state, truncation, snapshot, entries, then sync.
 // Only after it succeeds may the caller call consensus::advance.
 result<void> persist(log_store& store, const ready& rd);
+// The same writes without the sync, for a driver that syncs later (the
+// simulator, to let a crash fall between the writes and the sync).
+result<void> write(log_store& store, const ready& rd);
 
 // Recovery rule shared by every store: entries up to the snapshot go; the
 // entries after it stay only if they continue it (the log holds the
