@@ -241,7 +241,7 @@ parsed<command_line> parse_command_line(int argc, const char* const argv[]) {
     } catch (const po::error& e) {
         return parsed<command_line>::failure(e.what());
     }
-    return {std::move(out), {}};
+    return parsed<command_line>::success(std::move(out));
 }
 
 } // namespace runnel::broker

@@ -30,7 +30,7 @@ parsed<config_value> parse_integer(std::string_view text, int64_t min, int64_t m
     if (ec == std::errc::result_out_of_range || number < min || number > max) {
         return parsed<config_value>::failure(fmt::format("out of range for {} ({}..{})", type_name, min, max));
     }
-    return {config_value{number}, {}};
+    return parsed<config_value>::success(number);
 }
 
 parsed<config_value> parse_double(std::string_view text) {
@@ -43,7 +43,7 @@ parsed<config_value> parse_double(std::string_view text) {
     if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() || !std::isfinite(number)) {
         return parsed<config_value>::failure("not a number (expected double)");
     }
-    return {config_value{number}, {}};
+    return parsed<config_value>::success(number);
 }
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) {
@@ -55,7 +55,7 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
 parsed<config_value> parse_list(std::string_view text) {
     string_list items;
     if (text.empty()) {
-        return {config_value{items}, {}};
+        return parsed<config_value>::success(items);
     }
     size_t start = 0;
     while (true) {
@@ -70,7 +70,7 @@ parsed<config_value> parse_list(std::string_view text) {
         }
         start = comma + 1;
     }
-    return {config_value{std::move(items)}, {}};
+    return parsed<config_value>::success(std::move(items));
 }
 
 parsed<uint16_t> parse_port(std::string_view text) {
@@ -79,7 +79,7 @@ parsed<uint16_t> parse_port(std::string_view text) {
     if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || port < 0 || port > 65535) {
         return parsed<uint16_t>::failure(fmt::format("bad port '{}' (expected 0..65535)", text));
     }
-    return {static_cast<uint16_t>(port), {}};
+    return parsed<uint16_t>::success(static_cast<uint16_t>(port));
 }
 
 bool is_host_char(char c) {
@@ -125,10 +125,10 @@ parsed<config_value> parse_value(config_type type, std::string_view raw) {
     switch (type) {
     case config_type::boolean:
         if (equals_ignoring_case(text, "true")) {
-            return {config_value{true}, {}};
+            return parsed<config_value>::success(true);
         }
         if (equals_ignoring_case(text, "false")) {
-            return {config_value{false}, {}};
+            return parsed<config_value>::success(false);
         }
         return parsed<config_value>::failure("expected true or false");
     case config_type::int16:
@@ -141,7 +141,7 @@ parsed<config_value> parse_value(config_type type, std::string_view raw) {
         return parse_double(text);
     case config_type::string:
     case config_type::password:
-        return {config_value{std::string(text)}, {}};
+        return parsed<config_value>::success(std::string(text));
     case config_type::list:
         return parse_list(text);
     }
@@ -200,7 +200,7 @@ parsed<host_port> parse_host_port(std::string_view text) {
     if (!port.ok()) {
         return parsed<host_port>::failure(port.error);
     }
-    return {host_port{std::string(host), *port.value}, {}};
+    return parsed<host_port>::success(host_port{std::string(host), *port.value});
 }
 
 parsed<listener> parse_listener(std::string_view text) {
@@ -216,7 +216,7 @@ parsed<listener> parse_listener(std::string_view text) {
     if (!address.ok()) {
         return parsed<listener>::failure(fmt::format("listener '{}': {}", text, address.error));
     }
-    return {listener{upper(name), std::move(address.value->host), address.value->port}, {}};
+    return parsed<listener>::success(listener{upper(name), std::move(address.value->host), address.value->port});
 }
 
 parsed<std::vector<listener>> parse_listeners(const string_list& items) {
@@ -240,7 +240,7 @@ parsed<std::vector<listener>> parse_listeners(const string_list& items) {
         }
         out.push_back(std::move(*one.value));
     }
-    return {std::move(out), {}};
+    return parsed<std::vector<listener>>::success(std::move(out));
 }
 
 parsed<quorum_voter> parse_quorum_voter(std::string_view text) {
@@ -260,7 +260,7 @@ parsed<quorum_voter> parse_quorum_voter(std::string_view text) {
         return parsed<quorum_voter>::failure(fmt::format("voter '{}' needs a host and a non-zero port", text));
     }
     auto node = static_cast<int32_t>(std::get<int64_t>(*id.value));
-    return {quorum_voter{node, std::move(address.value->host), address.value->port}, {}};
+    return parsed<quorum_voter>::success(quorum_voter{node, std::move(address.value->host), address.value->port});
 }
 
 parsed<listener_protocol> parse_listener_protocol(std::string_view text) {
@@ -277,7 +277,7 @@ parsed<listener_protocol> parse_listener_protocol(std::string_view text) {
         return parsed<listener_protocol>::failure(fmt::format(
             "unknown security protocol '{}' (expected one of {})", protocol, fmt::join(security_protocols, ", ")));
     }
-    return {listener_protocol{std::move(name), std::move(protocol)}, {}};
+    return parsed<listener_protocol>::success(listener_protocol{std::move(name), std::move(protocol)});
 }
 
 } // namespace runnel::broker

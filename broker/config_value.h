@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -39,6 +40,14 @@ struct [[nodiscard]] parsed {
     std::string error;
 
     bool ok() const { return value.has_value(); }
+    // Builds the value in place (a variant moved into an optional trips g++'s
+    // -Wmaybe-uninitialized under the sanitizers).
+    template <typename... Args>
+    static parsed success(Args&&... args) {
+        parsed out;
+        out.value.emplace(std::forward<Args>(args)...);
+        return out;
+    }
     static parsed failure(std::string why) { return parsed{std::nullopt, std::move(why)}; }
 };
 

@@ -158,7 +158,7 @@ parsed<property> split_entry(std::string_view line, size_t line_number) {
     if (entry.key.size() > property_key_bytes_max) {
         return parsed<property>::failure(fmt::format("line {}: key longer than {} bytes", line_number, property_key_bytes_max));
     }
-    return {std::move(entry), {}};
+    return parsed<property>::success(std::move(entry));
 }
 
 } // namespace
@@ -191,7 +191,7 @@ parsed<std::vector<property>> parse_properties(std::string_view text) {
         }
         entries.push_back(std::move(*entry.value));
     }
-    return {std::move(entries), {}};
+    return parsed<std::vector<property>>::success(std::move(entries));
 }
 
 parsed<std::vector<property>> read_properties_file(const std::filesystem::path& path) {
