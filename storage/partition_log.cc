@@ -384,6 +384,9 @@ status partition_log::truncate_to(int64_t offset) {
         RUNNEL_TRY(fs_->sync_dir(dir_));
     }
     log_end_offset_ = last.next_offset();
+    // Whole batches go, so the end can fall below a log start offset that
+    // was inside the cut batch.
+    log_start_offset_ = std::min(log_start_offset_, log_end_offset_);
     recovery_point_ = std::min(recovery_point_, log_end_offset_);
     high_watermark_ = std::min(high_watermark_, log_end_offset_);
     RUNNEL_TRY(epochs_.truncate_from_end(log_end_offset_));
