@@ -96,7 +96,7 @@ public:
         config_.cleanup = cleanup_policy::compact_delete;
         config_.retention_bytes = static_cast<int64_t>(4 * config_.segment_bytes);
         config_.retention_ms = 200'000;
-        config_.delete_retention_ms = 50'000;
+        config_.delete_retention_ms = 10'000;
         config_.segment_ms = 30'000;
         config_.flush_messages = rng_() % 3 == 0 ? 1 : never;
         reopen(false);
