@@ -114,7 +114,7 @@ result<append_info> partition_log::append(std::span<uint8_t> batch, const append
         if (options.defer_flush) {
             info.flush_needed = true;
         } else {
-            RUNNEL_TRY(flush());
+            RUNNEL_TRY(flush(options.now_ms));
             info.flushed = true;
         }
     }
@@ -249,13 +249,13 @@ void partition_log::complete_flush(const flush_ticket& ticket, const status& out
     publish();
 }
 
-status partition_log::flush() {
+status partition_log::flush(int64_t now_ms) {
     auto ticket = prepare_flush();
     if (!ticket.ok()) {
         return ticket.err();
     }
     auto outcome = ticket->run();
-    complete_flush(*ticket, outcome, last_flush_ms_);
+    complete_flush(*ticket, outcome, now_ms >= 0 ? now_ms : last_flush_ms_);
     return outcome;
 }
 

@@ -130,8 +130,9 @@ public:
     // Copies what a read returned into memory (tests and replication).
     static result<std::vector<uint8_t>> copy_slices(const read_result& r);
 
-    // Makes everything appended so far durable and advances the recovery point.
-    status flush();
+    // Makes everything appended so far durable and advances the recovery
+    // point; now_ms (if given) restarts the flush.ms clock.
+    status flush(int64_t now_ms = -1);
     result<flush_ticket> prepare_flush();
     void complete_flush(const flush_ticket& ticket, const status& outcome, int64_t now_ms);
     // flush.messages or flush.ms says a flush is due.

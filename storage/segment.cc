@@ -262,7 +262,7 @@ status segment::recover(recovery_report* report) {
     }
     size_ = scanner.position();
     if (report != nullptr) {
-        report->bytes_scanned += size_;
+        report->bytes_scanned += *file_size;
         report->batches += batches;
     }
     if (size_ < *file_size) {
