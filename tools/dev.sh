@@ -30,8 +30,18 @@ install_missing() {
 }
 
 install_node_modules() {
-  # kafkajs comes from the npm registry, pinned by tests/e2e/package-lock.json.
-  if [ ! -d tests/e2e/node_modules/kafkajs ]; then
+  # kafkajs and its codecs come from the npm registry, pinned by
+  # tests/e2e/package-lock.json; `npm ci` runs again whenever package.json
+  # names a package (or a version) that node_modules does not have.
+  local stale
+  stale=$(cd tests/e2e && node -e '
+    const fs = require("fs");
+    const deps = require("./package.json").dependencies;
+    for (const [name, version] of Object.entries(deps)) {
+      const p = `node_modules/${name}/package.json`;
+      if (!fs.existsSync(p) || JSON.parse(fs.readFileSync(p)).version !== version) console.log(name);
+    }' 2>/dev/null || echo unknown)
+  if [ -n "$stale" ]; then
     (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
   fi
 }

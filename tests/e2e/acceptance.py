@@ -1,0 +1,189 @@
+"""Shared pieces of the produce/consume acceptance tests (issue 4): the records
+each client sends, the partition each client's partitioner must choose, and
+the check that what came back is exactly what went in.
+
+Every test produces `records` keyed records (100,000 by default, the issue's
+number) with headers into a fresh 6-partition topic, consumes them all back
+and calls `verify`, which fails (AssertionError, with the first few offending
+records) unless:
+  * every record is present exactly once (nothing missing, nothing twice);
+  * each record is on the partition the producing client's partitioner chose
+    for its key;
+  * within each partition, offsets run 0, 1, 2, ... with no gap and records
+    are in the order they were produced;
+  * keys, values, headers and timestamps are the ones sent.
+
+Standard library only, like harness.py.
+"""
+
+import argparse
+import os
+import shutil
+import zlib
+
+PARTITIONS = 6
+DEFAULT_RECORDS = 100_000
+# Keys repeat (each about ten times at the default count), as real keys do,
+# so that the per-key partition check sees several records per key.
+DISTINCT_KEYS = 10_007
+# A fixed base for clients that set timestamps themselves: record i gets BASE + i.
+TIMESTAMP_BASE_MS = 1_700_000_000_000
+SHOWN_MAX = 10  # offending records listed in a failure message
+
+# Every codec in the record batch format; a client test runs the ones its client has.
+CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
+
+
+def key_of(i):
+    return f"key-{i % DISTINCT_KEYS}"
+
+
+def value_of(i, tag):
+    # Compressible filler, so that every codec has real work to do.
+    return f"{tag}-{i:07d}-" + "payload-" * 8
+
+
+def index_of(value, tag):
+    """The record number inside a value made by value_of, or None if it is not one."""
+    prefix = f"{tag}-"
+    if not value.startswith(prefix):
+        return None
+    try:
+        return int(value[len(prefix):len(prefix) + 7])
+    except ValueError:
+        return None
+
+
+def headers_of(i, tag):
+    """Per-record headers for clients that can vary them record by record."""
+    return [("seq", str(i)), ("tag", tag), ("empty", "")]
+
+
+def murmur2(data):
+    """Kafka's murmur2 (the Java client's Utils.murmur2), as an unsigned 32-bit value."""
+    m, r = 0x5BD1E995, 24
+    length = len(data)
+    h = (0x9747B28C ^ length) & 0xFFFFFFFF
+    for i in range(length // 4):
+        k = int.from_bytes(data[4 * i:4 * i + 4], "little")
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> r
+        k = (k * m) & 0xFFFFFFFF
+        h = (h * m) & 0xFFFFFFFF
+        h ^= k
+    tail = length & ~3
+    extra = length % 4
+    if extra == 3:
+        h ^= data[tail + 2] << 16
+    if extra >= 2:
+        h ^= data[tail + 1] << 8
+    if extra >= 1:
+        h ^= data[tail]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 15
+    return h
+
+
+def murmur2_partition(key, partitions=PARTITIONS):
+    """The Java client's default partitioner for a keyed record (also kafka-python's and
+    kafkajs's DefaultPartitioner): toPositive(murmur2(key)) % partitions."""
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
+
+
+def crc32_partition(key, partitions=PARTITIONS):
+    """librdkafka's default partitioner (consistent_random) for a keyed record:
+    CRC-32 of the key modulo the partition count. kcat and runnelctl use it."""
+    return (zlib.crc32(key.encode()) & 0xFFFFFFFF) % partitions
+
+
+class Consumed:
+    """One record as a client read it back."""
+
+    __slots__ = ("partition", "offset", "key", "value", "headers", "timestamp", "timestamp_type")
+
+    def __init__(self, partition, offset, key, value, headers, timestamp, timestamp_type="CreateTime"):
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+        self.timestamp_type = timestamp_type
+
+    def __repr__(self):
+        return (f"<p{self.partition}@{self.offset} key={self.key!r} value={self.value[:24]!r}... "
+                f"headers={self.headers!r} ts={self.timestamp} {self.timestamp_type}>")
+
+
+def _fail(what, items):
+    shown = ", ".join(repr(x) for x in items[:SHOWN_MAX])
+    more = f" (and {len(items) - SHOWN_MAX} more)" if len(items) > SHOWN_MAX else ""
+    raise AssertionError(f"{what}: {len(items)} records: {shown}{more}")
+
+
+def verify(consumed, records, tag, partition_of, expected_headers, timestamp_ok, partitions=PARTITIONS):
+    """Checks the consumed records against what was produced.
+
+    partition_of(key) -> the partition the producer's partitioner chose;
+    expected_headers(i) -> the list of (key, value) headers record i was sent with;
+    timestamp_ok(i, record) -> whether record i's timestamp is the one sent.
+    """
+    by_index = {}
+    foreign, duplicates = [], []
+    for c in consumed:
+        i = index_of(c.value, tag)
+        if i is None or i >= records:
+            foreign.append(c)
+        elif i in by_index:
+            duplicates.append((i, by_index[i], c))
+        else:
+            by_index[i] = c
+    if foreign:
+        _fail("records that were never produced", foreign)
+    if duplicates:
+        _fail("records consumed twice", duplicates)
+    missing = [i for i in range(records) if i not in by_index]
+    if missing:
+        _fail(f"records missing (of {records})", missing)
+
+    wrong_key = [(i, c) for i, c in by_index.items() if c.key != key_of(i)]
+    if wrong_key:
+        _fail("records with the wrong key", wrong_key)
+    wrong_partition = [(i, c, partition_of(c.key)) for i, c in by_index.items()
+                       if c.partition != partition_of(c.key)]
+    if wrong_partition:
+        _fail("records not on the partition the partitioner chose (index, record, expected)", wrong_partition)
+    wrong_headers = [(i, c) for i, c in by_index.items() if list(c.headers) != list(expected_headers(i))]
+    if wrong_headers:
+        _fail(f"records whose headers differ from {expected_headers(0)!r}-style", wrong_headers)
+    wrong_ts = [(i, c) for i, c in by_index.items() if not timestamp_ok(i, c)]
+    if wrong_ts:
+        _fail("records with a wrong timestamp", wrong_ts)
+
+    for p in range(partitions):
+        in_partition = sorted((c.offset, i) for i, c in by_index.items() if c.partition == p)
+        offsets = [o for o, _ in in_partition]
+        if offsets != list(range(len(offsets))):
+            gaps = [(a, b) for a, b in zip([-1] + offsets, offsets) if b != a + 1]
+            _fail(f"partition {p}: offsets not 0..{len(offsets) - 1} without gaps (previous, next)", gaps)
+        order = [i for _, i in in_partition]
+        out_of_order = [(a, b) for a, b in zip(order, order[1:]) if b <= a]
+        if out_of_order:
+            _fail(f"partition {p}: records out of produce order (earlier index, later index)", out_of_order)
+    counts = [sum(1 for c in by_index.values() if c.partition == p) for p in range(partitions)]
+    print(f"verified {records} records: exactly once, on the partitioner's partition, in order, "
+          f"headers and timestamps intact; per partition {counts}")
+
+
+def parse_args(description):
+    """The arguments every acceptance test takes; the rest goes to harness.py."""
+    p = argparse.ArgumentParser(description=description, add_help=False)
+    p.add_argument("--codec", default="none", choices=CODECS)
+    p.add_argument("--records", type=int, default=int(os.environ.get("RUNNEL_E2E_RECORDS", DEFAULT_RECORDS)))
+    p.add_argument("--restart", action="store_true",
+                   help="idempotent producer, broker restarted mid-stream")
+    p.add_argument("--runnelctl", default=os.environ.get("RUNNELCTL", shutil.which("runnelctl") or "runnelctl"))
+    args, rest = p.parse_known_args()
+    return args, rest
