@@ -19,6 +19,8 @@ Standard library only, like harness.py.
 import argparse
 import os
 import shutil
+import socket
+import struct
 import zlib
 
 PARTITIONS = 6
@@ -175,6 +177,30 @@ def verify(consumed, records, tag, partition_of, expected_headers, timestamp_ok,
     counts = [sum(1 for c in by_index.values() if c.partition == p) for p in range(partitions)]
     print(f"verified {records} records: exactly once, on the partitioner's partition, in order, "
           f"headers and timestamps intact; per partition {counts}")
+
+
+# What the produce/consume tests need from the broker, by Kafka API key.
+NEEDED_APIS = {0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 19: "CreateTopics", 22: "InitProducerId"}
+
+
+def require_apis(endpoint, needed=NEEDED_APIS, timeout_s=10):
+    """Fails at once, naming what is missing, when the broker does not
+    advertise an API the test needs (ApiVersions v0, the one every broker
+    answers) -- rather than letting a client retry until its timeout."""
+    request = struct.pack(">hhih", 18, 0, 1, len("runnel-e2e")) + b"runnel-e2e"
+    with socket.create_connection((endpoint.host, endpoint.port), timeout=timeout_s) as s:
+        s.sendall(struct.pack(">i", len(request)) + request)
+        data = b""
+        while len(data) < 4 or len(data) < 4 + struct.unpack(">i", data[:4])[0]:
+            chunk = s.recv(65536)
+            if not chunk:
+                raise AssertionError("the broker closed the connection during ApiVersions")
+            data += chunk
+    _, error, count = struct.unpack(">ihi", data[4:14])
+    assert error == 0, f"ApiVersions answered error code {error}"
+    advertised = {struct.unpack(">h", data[14 + 6 * i:16 + 6 * i])[0] for i in range(count)}
+    missing = [f"{name} (key {key})" for key, name in needed.items() if key not in advertised]
+    assert not missing, f"the broker does not advertise {', '.join(missing)}: this test cannot run yet"
 
 
 def parse_args(description):

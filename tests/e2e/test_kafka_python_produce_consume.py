@@ -19,7 +19,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 import acceptance
 import harness
 
-TIMEOUT_MS = 120_000
+TIMEOUT_MS = 60_000
 CONSUME_TIMEOUT_S = 240
 POLL_RECORDS_MAX = 5000
 
@@ -92,6 +92,7 @@ def main():
     topic = f"kafka-python-{args.codec}"
 
     def kafka_python_produce_consume(endpoint):
+        acceptance.require_apis(endpoint)
         create_topic(endpoint, topic)
         begin = time.monotonic()
         reported = produce(endpoint, topic, args, tag)

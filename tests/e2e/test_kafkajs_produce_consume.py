@@ -92,6 +92,7 @@ def main():
     topic = f"kafkajs-{args.codec}" + ("-restart" if args.restart else "")
 
     def kafkajs_produce_consume(broker):
+        acceptance.require_apis(broker.endpoint)
         begin = time.monotonic()
         chosen = produce(broker, args, topic, tag)
         produced_s = time.monotonic() - begin

@@ -44,7 +44,7 @@ def some_record_is_readable(endpoint, topic):
 def produce(args, broker, topic, tag):
     command = [KCAT, "-P", "-b", broker.endpoint.bootstrap, "-t", topic, "-K", "\t",
                "-X", "acks=all", "-X", f"compression.codec={args.codec}", "-X", "enable.idempotence=true",
-               "-X", "message.timeout.ms=120000"]
+               "-X", "message.timeout.ms=60000"]
     for k, v in static_headers(args.codec):
         command += ["-H", f"{k}={v}"]
     half = args.records // 2
@@ -106,6 +106,7 @@ def main():
     topic = f"kcat-{args.codec}" + ("-restart" if args.restart else "")
 
     def kcat_produce_consume(broker):
+        acceptance.require_apis(broker.endpoint)
         create_topic(args, broker.endpoint, topic)
         started_ms = int(time.time() * 1000)
         begin = time.monotonic()

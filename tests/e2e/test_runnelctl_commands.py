@@ -37,6 +37,8 @@ def main():
         return out
 
     def runnelctl_commands(endpoint):
+        acceptance.require_apis(endpoint, {**acceptance.NEEDED_APIS, 20: "DeleteTopics", 32: "DescribeConfigs",
+                                           44: "IncrementalAlterConfigs"})
         # Create, with the errors the broker must give by name.
         r = ctl(endpoint, "topic", "create", "orders", "--partitions", "3", "--replication-factor", "1",
                 "--config", "retention.ms=3600000", "--config", "cleanup.policy=delete")

@@ -21,7 +21,7 @@ import acceptance
 import harness
 
 PRODUCE_TIMEOUT_S = 240
-CTL_TIMEOUT_MS = 120_000
+CTL_TIMEOUT_MS = 60_000
 ACKS_BEFORE_RESTART = 2_000
 WAIT_FOR_ACKS_S = 60
 
@@ -122,6 +122,7 @@ def main():
     topic = f"runnelctl-{args.codec}" + ("-restart" if args.restart else "")
 
     def runnelctl_produce_consume(broker):
+        acceptance.require_apis(broker.endpoint)
         endpoint = broker.endpoint
         run_ctl(args, endpoint, "topic", "create", topic, "--partitions", str(acceptance.PARTITIONS),
                 "--replication-factor", "1")
