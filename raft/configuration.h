@@ -21,8 +21,8 @@ inline constexpr node_id no_node{model::no_node};
 inline constexpr size_t configuration_members_max = 1024;
 
 struct configuration {
-    std::vector<node_id> voters;   // sorted, unique
-    std::vector<node_id> learners; // sorted, unique, disjoint from voters
+    std::vector<node_id> voters{};   // sorted, unique
+    std::vector<node_id> learners{}; // sorted, unique, disjoint from voters
 
     bool is_voter(node_id id) const;
     bool is_learner(node_id id) const;

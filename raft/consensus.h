@@ -36,11 +36,11 @@ enum class role : uint8_t { follower, pre_candidate, candidate, leader };
 std::string_view to_string(role r);
 
 struct options {
-    node_id id;
+    node_id id{};
     // The first configuration, used only when the node starts with nothing on
     // disk; every founding member must be given the same one. A node that
     // joins later starts with an empty one and learns the log from a leader.
-    configuration initial_configuration;
+    configuration initial_configuration{};
     int32_t election_ticks = 10;  // followers wait a random [election_ticks, 2*election_ticks)
     int32_t heartbeat_ticks = 1;  // a leader's heartbeat interval
     bool pre_vote = true;         // dissertation §9.6
@@ -70,23 +70,23 @@ std::string_view to_string(errc e);
 
 struct propose_result {
     errc error = errc::ok;
-    log_index index; // where the entry went; it is committed once applied with this term
-    raft_term term;
+    log_index index{}; // where the entry went; it is committed once applied with this term
+    raft_term term{};
     node_id leader_hint = no_node;
     bool ok() const { return error == errc::ok; }
 };
 
 struct status {
-    node_id id;
+    node_id id{};
     raft::role role = raft::role::follower;
-    raft_term term;
+    raft_term term{};
     node_id voted_for = no_node;
     node_id leader = no_node;
-    log_index first_index;
-    log_index last_index;
-    log_index commit_index;
-    log_index applied_index;
-    configuration config;
+    log_index first_index{};
+    log_index last_index{};
+    log_index commit_index{};
+    log_index applied_index{};
+    configuration config{};
 };
 
 class consensus {
@@ -188,14 +188,14 @@ private:
     options opts_;
     random_source random_;
     raft_log log_;
-    raft::hard_state hard_;
-    raft::hard_state persisted_hard_;
+    raft::hard_state hard_{};
+    raft::hard_state persisted_hard_{};
     raft::role role_ = raft::role::follower;
     node_id leader_ = no_node;
-    std::optional<raft::snapshot> snapshot_; // the latest snapshot, to send to lagging followers
+    std::optional<raft::snapshot> snapshot_{}; // the latest snapshot, to send to lagging followers
     bool snapshot_unpersisted_ = false;      // snapshot_ still has to reach the disk
     bool snapshot_unapplied_ = false;        // snapshot_ came from a leader: the application must load it
-    configuration config_;                   // mirrors log_.latest_configuration()
+    configuration config_{};                   // mirrors log_.latest_configuration()
 
     int32_t election_elapsed_ = 0;  // ticks since we last heard from a leader (or, on a leader, since the last quorum check)
     int32_t heartbeat_elapsed_ = 0;
@@ -203,7 +203,7 @@ private:
 
     std::map<node_id, bool> votes_;          // candidates: the answers so far
     std::map<node_id, progress> progress_;   // leaders: every member, including itself
-    log_index pending_configuration_index_;  // leaders: the last configuration entry not known to be committed
+    log_index pending_configuration_index_{};  // leaders: the last configuration entry not known to be committed
     bool broadcast_pending_ = false;         // leaders: new entries or commit to send at the next ready()
     bool heartbeat_pending_ = false;         // leaders: reads are waiting for a heartbeat round
     uint64_t read_round_ = 0;                // leaders: the last heartbeat round sent
@@ -211,8 +211,8 @@ private:
     node_id transfer_target_ = no_node;      // leaders: a leadership transfer in progress
     int32_t transfer_elapsed_ = 0;
 
-    std::vector<message> messages_;
-    std::vector<read_state> read_states_;
+    std::vector<message> messages_{};
+    std::vector<read_state> read_states_{};
     bool ready_outstanding_ = false;
 };
 

@@ -20,8 +20,8 @@ struct vote_request {
     // Sent because the leader handed over (timeout_now): voters that still
     // hear from that leader vote anyway instead of ignoring the request.
     bool leadership_transfer = false;
-    log_index last_log_index;
-    raft_term last_log_term;
+    log_index last_log_index{};
+    raft_term last_log_term{};
 };
 
 struct vote_response {
@@ -31,10 +31,10 @@ struct vote_response {
 
 // AppendEntries (Raft §5.3). Entries are contiguous from prev_log_index + 1.
 struct append_request {
-    log_index prev_log_index;
-    raft_term prev_log_term;
-    log_index commit_index;
-    std::vector<entry> entries;
+    log_index prev_log_index{};
+    raft_term prev_log_term{};
+    log_index commit_index{};
+    std::vector<entry> entries{};
 };
 
 // On success `index` is the last index the follower now holds in agreement
@@ -44,16 +44,16 @@ struct append_request {
 // (the back-off optimisation at the end of Raft §5.3).
 struct append_response {
     bool rejected = false;
-    log_index index;
-    log_index hint_index;
-    raft_term hint_term;
+    log_index index{};
+    log_index hint_index{};
+    raft_term hint_term{};
 };
 
 // A leader's periodic "I am still here" (Raft §5.2). It also carries a round
 // number for read-index (dissertation §6.4): an acknowledgement of round r
 // confirms the leader was still leader after every read queued before r.
 struct heartbeat_request {
-    log_index commit_index;
+    log_index commit_index{};
     uint64_t read_round = 0;
 };
 
@@ -64,7 +64,7 @@ struct heartbeat_response {
 // InstallSnapshot (Raft §7), sent whole in one message; the transport bounds
 // its size. The reply is an append_response.
 struct install_snapshot_request {
-    raft::snapshot snapshot;
+    raft::snapshot snapshot{};
 };
 
 // A follower asks the leader for a read index on behalf of its client.
@@ -75,7 +75,7 @@ struct read_index_request {
 struct read_index_response {
     uint64_t request_id = 0;
     bool rejected = false;
-    log_index index;
+    log_index index{};
 };
 
 // The leader tells a caught-up follower to start an election at once, to hand
@@ -101,10 +101,10 @@ using message_body = std::variant<vote_request, vote_response, append_request, a
                                   timeout_now>;
 
 struct message {
-    node_id from;
-    node_id to;
-    raft_term term;
-    message_body body;
+    node_id from{};
+    node_id to{};
+    raft_term term{};
+    message_body body{};
 
     message_type type() const { return static_cast<message_type>(body.index()); }
     template <typename T>

@@ -20,14 +20,14 @@ enum class progress_state : uint8_t {
 std::string_view to_string(progress_state s);
 
 struct progress {
-    log_index match; // the highest index known to be replicated on the follower
-    log_index next;  // the next index to send
+    log_index match{}; // the highest index known to be replicated on the follower
+    log_index next{};  // the next index to send
     progress_state state = progress_state::probe;
     bool probe_sent = false;    // probe: an append is out; wait for a reply or a heartbeat
     bool recent_active = true;  // heard from since the last check-quorum round
-    log_index pending_snapshot; // snapshot: the index of the snapshot sent
+    log_index pending_snapshot{}; // snapshot: the index of the snapshot sent
     int32_t snapshot_ticks = 0; // snapshot: ticks spent waiting for the reply
-    std::deque<log_index> inflight; // replicate: last index of each append not yet acknowledged
+    std::deque<log_index> inflight{}; // replicate: last index of each append not yet acknowledged
     uint64_t read_round_acked = 0;  // the highest heartbeat round the follower has answered
 
     void become_probe();

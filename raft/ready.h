@@ -17,10 +17,10 @@ namespace runnel::raft {
 // hard state, truncate the log from truncate_from, snapshot (dropping
 // entries up to its index), append entries, then sync.
 struct ready {
-    std::optional<raft::hard_state> hard_state;
-    std::optional<raft::snapshot> snapshot;
-    std::optional<log_index> truncate_from;
-    std::vector<entry> entries;
+    std::optional<raft::hard_state> hard_state{};
+    std::optional<raft::snapshot> snapshot{};
+    std::optional<log_index> truncate_from{};
+    std::vector<entry> entries{};
 
     bool empty() const { return !hard_state && !snapshot && !truncate_from && entries.empty(); }
 };
@@ -29,17 +29,17 @@ struct ready {
 // state machine has applied `index`.
 struct read_state {
     uint64_t request_id = 0;
-    log_index index;
+    log_index index{};
 };
 
 // What the driver does after persisting a ready, in this order: send the
 // messages, restore the state machine from the snapshot if there is one,
 // apply the committed entries, then serve the reads.
 struct output {
-    std::vector<message> messages;
-    std::optional<raft::snapshot> snapshot;
-    std::vector<entry> committed_entries;
-    std::vector<read_state> read_states;
+    std::vector<message> messages{};
+    std::optional<raft::snapshot> snapshot{};
+    std::vector<entry> committed_entries{};
+    std::vector<read_state> read_states{};
 };
 
 } // namespace runnel::raft

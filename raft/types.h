@@ -29,10 +29,10 @@ std::string_view to_string(entry_type t);
 inline constexpr uint8_t entry_type_max = 2;
 
 struct entry {
-    raft_term term;
-    log_index index;
+    raft_term term{};
+    log_index index{};
     entry_type type = entry_type::normal;
-    proto::bytes data;
+    proto::bytes data{};
     bool operator==(const entry&) const = default;
 };
 
@@ -41,7 +41,7 @@ struct entry {
 // Figure 2 "persistent state"). The commit index is not part of it; like
 // KRaft's quorum-state file, a restarted node learns it again from a leader.
 struct hard_state {
-    raft_term term;
+    raft_term term{};
     node_id voted_for = no_node;
     bool operator==(const hard_state&) const = default;
 };
@@ -49,23 +49,23 @@ struct hard_state {
 // The point a snapshot replaces the log up to, with the configuration in
 // force at that point (Raft §7).
 struct snapshot_metadata {
-    log_index index;
-    raft_term term;
-    configuration config;
+    log_index index{};
+    raft_term term{};
+    configuration config{};
     bool operator==(const snapshot_metadata&) const = default;
 };
 
 struct snapshot {
-    snapshot_metadata metadata;
-    proto::bytes data; // the application's state, opaque to Raft
+    snapshot_metadata metadata{};
+    proto::bytes data{}; // the application's state, opaque to Raft
     bool operator==(const snapshot&) const = default;
 };
 
 // What a node found on disk at start-up.
 struct recovered_state {
-    raft::hard_state hard_state;
-    std::optional<raft::snapshot> snapshot;
-    std::vector<entry> entries; // contiguous, after the snapshot if there is one
+    raft::hard_state hard_state{};
+    std::optional<raft::snapshot> snapshot{};
+    std::vector<entry> entries{}; // contiguous, after the snapshot if there is one
 };
 
 // Short human-readable forms for traces and logs.
