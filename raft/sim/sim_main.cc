@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
     uint64_t changes = 0;
     uint64_t reads = 0;
     int64_t liveness_max_ms = 0;
-    for (uint64_t seed = first; seed <= last; ++seed) {
+    for (uint64_t seed = first;; ++seed) {
         current = base;
         current.seed = seed;
         const auto result = runnel::raft::sim::run_simulation(current);
@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
                         static_cast<unsigned long long>(result.stats.reads_checked),
                         static_cast<long long>(result.stats.liveness_ms));
         }
-        if (seconds > 0 && std::chrono::steady_clock::now() - started > std::chrono::seconds(seconds)) {
+        if (seed == last ||
+            (seconds > 0 && std::chrono::steady_clock::now() - started > std::chrono::seconds(seconds))) {
             break;
         }
     }
