@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <span>
 #include <string>
@@ -111,8 +112,8 @@ public:
     // ---- Network.
     const std::vector<listener>& listeners() const { return listeners_; }
     // advertised.listeners, or the non-controller listeners when it is not set.
-    // A listener with an empty host is advertised with an empty host; the
-    // server substitutes the address it is reached on.
+    // An entry may have an empty host (listen on every interface); what to
+    // advertise then is the server's choice (Kafka uses the machine's name).
     const std::vector<listener>& advertised_listeners() const { return advertised_listeners_; }
     const std::string& inter_broker_listener_name() const { return inter_broker_listener_name_; }
     // The security protocol of a listener name (PLAINTEXT for an unmapped controller listener).
