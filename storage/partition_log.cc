@@ -214,11 +214,17 @@ status flush_ticket::run() const {
 result<flush_ticket> partition_log::prepare_flush() {
     flush_ticket ticket;
     ticket.fs = fs_;
+    // Index entries are written first; only when all made it are the
+    // segments marked clean, so a failure leaves them all to the next flush.
+    for (auto& [base, seg] : segments_) {
+        if (seg->dirty()) {
+            RUNNEL_TRY(seg->flush_indexes());
+        }
+    }
     for (auto& [base, seg] : segments_) {
         if (!seg->dirty()) {
             continue;
         }
-        RUNNEL_TRY(seg->flush_indexes());
         for (auto& f : seg->files_to_sync()) {
             ticket.files.push_back(std::move(f));
         }

@@ -414,6 +414,30 @@ TEST_F(partition_log_test, failed_sync_does_not_advance_recovery_point) {
     EXPECT_EQ(log->recovery_point(), 2);
 }
 
+TEST_F(partition_log_test, failed_flush_leaves_everything_for_the_next_one) {
+    auto faulty = std::make_shared<faulty_file_system>(make_posix_file_system(), 21);
+    fs_ = faulty;
+    auto log = open_log(small_config());
+    // Enough batches that the active segment has index entries to write.
+    for (int i = 0; i < 22; ++i) {
+        append(*log, make_value_batch(2, i, 44));
+    }
+    ASSERT_GT(log->segment_count(), 2u);
+    faulty->fail_writes_after(0); // the index entries cannot be written
+    EXPECT_FALSE(log->flush().ok());
+    EXPECT_EQ(log->recovery_point(), 0);
+    faulty->clear_faults();
+    ASSERT_TRUE(log->flush().ok());
+    EXPECT_EQ(log->recovery_point(), 44);
+    log.reset();
+    ASSERT_TRUE(faulty->crash().ok());
+    // Only the last segment is scanned: the others must be durable as they are.
+    auto reopened = open_log(small_config(), false, 44);
+    EXPECT_EQ(reopened->recovery().segments_scanned, 1u);
+    EXPECT_EQ(reopened->log_end_offset(), 44);
+    EXPECT_EQ(read_all(*reopened, 0).size(), 44u);
+}
+
 TEST_F(partition_log_test, full_disk_fails_the_append_and_corrupts_nothing) {
     auto faulty = std::make_shared<faulty_file_system>(make_posix_file_system(), 9);
     fs_ = faulty;
