@@ -80,7 +80,7 @@ result<append_info> partition_log::append(std::span<uint8_t> batch, const append
         return make_error(errc::corrupt, "batch framing does not match its bytes");
     }
     if (batch.size() > config_.segment_bytes || batch.size() > config_.batch_bytes_max) {
-        return make_error(errc::invalid_argument, fmt::format("batch of {} bytes is too large", batch.size()));
+        return make_error(errc::too_large, fmt::format("batch of {} bytes is too large", batch.size()));
     }
     if (options.assign_offsets) {
         proto::set_base_offset(batch, log_end_offset_);

@@ -25,6 +25,7 @@ std::string_view to_string(errc e) {
     case errc::not_found: return "not_found";
     case errc::already_exists: return "already_exists";
     case errc::stale: return "stale";
+    case errc::too_large: return "too_large";
     }
     return "unknown";
 }

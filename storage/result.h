@@ -10,10 +10,10 @@
 
 namespace runnel::storage {
 
-// Each code maps to one Kafka error (see to_kafka_error_code in errors.h
-// of the broker): disk_full and io_error -> KAFKA_STORAGE_ERROR,
-// offset_out_of_range -> OFFSET_OUT_OF_RANGE, corrupt -> CORRUPT_MESSAGE
-// (on input) or KAFKA_STORAGE_ERROR (on disk).
+// Each code maps to one Kafka error code (kafka_error_code in
+// kafka_errors.h): disk_full and io_error -> KAFKA_STORAGE_ERROR,
+// offset_out_of_range -> OFFSET_OUT_OF_RANGE, corrupt -> CORRUPT_MESSAGE,
+// too_large -> RECORD_LIST_TOO_LARGE.
 enum class errc : uint8_t {
     ok = 0,
     io_error,            // a system call failed for a reason other than space
@@ -24,6 +24,7 @@ enum class errc : uint8_t {
     not_found,           // a file or partition that does not exist
     already_exists,      // creating a partition that is already there
     stale,               // a compaction result for segments that changed meanwhile
+    too_large,           // a batch larger than segment.bytes
 };
 std::string_view to_string(errc e);
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/faulty_file_system.h"
+#include "storage/kafka_errors.h"
 #include "storage/tests/test_util.h"
 
 namespace runnel::storage {
@@ -47,6 +48,17 @@ TEST(posix_file_system, errors_carry_codes) {
     auto again = fs->open(dir.sub("x"), open_mode::create_exclusive);
     EXPECT_EQ(again.code(), errc::already_exists);
     EXPECT_EQ(errno_error(ENOSPC, "write", "f").code, errc::disk_full);
+    EXPECT_EQ(errno_error(EDQUOT, "write", "f").code, errc::disk_full);
+    EXPECT_EQ(errno_error(EIO, "write", "f").code, errc::io_error);
+}
+
+TEST(kafka_errors, storage_errors_map_to_kafka_codes) {
+    EXPECT_EQ(kafka_error_code(errc::disk_full), proto::error_code::kafka_storage_error);
+    EXPECT_EQ(kafka_error_code(errc::io_error), proto::error_code::kafka_storage_error);
+    EXPECT_EQ(kafka_error_code(errc::offset_out_of_range), proto::error_code::offset_out_of_range);
+    EXPECT_EQ(kafka_error_code(errc::corrupt), proto::error_code::corrupt_message);
+    EXPECT_EQ(kafka_error_code(errc::too_large), proto::error_code::record_list_too_large);
+    EXPECT_EQ(kafka_error_code(errc::ok), proto::error_code::none);
 }
 
 TEST(posix_file_system, directories_and_renames) {

@@ -149,7 +149,7 @@ TEST_F(partition_log_test, rolls_exactly_at_segment_bytes) {
     EXPECT_EQ(read_all(*log, 0).size(), 4u);
     // A batch larger than a segment is refused.
     auto huge = make_value_batch(1, 0, config.segment_bytes);
-    EXPECT_EQ(log->append(huge, {}).code(), errc::invalid_argument);
+    EXPECT_EQ(log->append(huge, {}).code(), errc::too_large);
 }
 
 TEST_F(partition_log_test, rolls_on_segment_ms_and_full_index) {
