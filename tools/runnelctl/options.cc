@@ -195,7 +195,8 @@ global_options read_global(const po::variables_map& vm) {
 }
 
 topic_create_command read_topic_create(const po::variables_map& vm, std::string name) {
-    topic_create_command c{.topic = std::move(name)};
+    topic_create_command c;
+    c.topic = std::move(name);
     if (auto p = get<int32_t>(vm, "partitions")) {
         if (*p < 1 || *p > partitions_max) {
             throw usage_error{"--partitions must be between 1 and " + std::to_string(partitions_max)};
@@ -216,7 +217,8 @@ topic_create_command read_topic_create(const po::variables_map& vm, std::string 
 // Keeps the order the user wrote the changes in, across the four options.
 topic_alter_config_command read_topic_alter_config(const po::parsed_options& parsed, const po::variables_map& vm,
                                                    std::string name) {
-    topic_alter_config_command c{.topic = std::move(name)};
+    topic_alter_config_command c;
+    c.topic = std::move(name);
     for (const auto& option : parsed.options) {
         const std::string& key = option.string_key;
         for (const auto& text : option.value) {
@@ -280,7 +282,8 @@ std::optional<int32_t> read_partition(const po::variables_map& vm) {
 }
 
 produce_command read_produce(const po::variables_map& vm, std::string topic) {
-    produce_command c{.topic = std::move(topic)};
+    produce_command c;
+    c.topic = std::move(topic);
     c.key_separator = get<std::string>(vm, "key-separator");
     if (c.key_separator && c.key_separator->empty()) {
         throw usage_error{"--key-separator is empty"};
@@ -308,7 +311,8 @@ produce_command read_produce(const po::variables_map& vm, std::string topic) {
 }
 
 consume_command read_consume(const po::variables_map& vm, std::string topic) {
-    consume_command c{.topic = std::move(topic)};
+    consume_command c;
+    c.topic = std::move(topic);
     c.partition = read_partition(vm);
     const auto starts = vm.count("from-beginning") + vm.count("offset") + vm.count("timestamp");
     if (starts > 1) {
@@ -384,6 +388,18 @@ std::string join(const std::vector<std::string>& words) {
     return out;
 }
 
+parse_result help_result(std::string text) {
+    parse_result r;
+    r.help = std::move(text);
+    return r;
+}
+
+parse_result error_result(std::string text) {
+    parse_result r;
+    r.error = std::move(text);
+    return r;
+}
+
 } // namespace
 
 std::string_view to_string(compression_codec c) {
@@ -410,16 +426,16 @@ parse_result parse_command_line(std::span<const std::string> args) {
     auto split = split_command_words(args);
     const std::string words = join(split.words);
     if (split.words.empty()) {
-        return wants_help ? parse_result{.help = usage_text()} : parse_result{.error = "no command given\n\n" + usage_text()};
+        return wants_help ? help_result(usage_text()) : error_result("no command given\n\n" + usage_text());
     }
     if (!known_command(words)) {
         if (wants_help && words == "topic") {
-            return parse_result{.help = usage_text()};
+            return help_result(usage_text());
         }
-        return parse_result{.error = "unknown command '" + words + "'\n\n" + usage_text()};
+        return error_result("unknown command '" + words + "'\n\n" + usage_text());
     }
     if (wants_help) {
-        return parse_result{.help = command_help(words)};
+        return help_result(command_help(words));
     }
     po::options_description all;
     all.add(global_description()).add(command_description(words));
@@ -435,12 +451,13 @@ parse_result parse_command_line(std::span<const std::string> args) {
         po::variables_map vm;
         po::store(parsed, vm);
         po::notify(vm);
-        invocation inv{read_global(vm), read_command(words, parsed, vm)};
-        return parse_result{.run = std::move(inv)};
+        parse_result r;
+        r.run = invocation{read_global(vm), read_command(words, parsed, vm)};
+        return r;
     } catch (const po::error& e) {
-        return parse_result{.error = std::string(e.what()) + "\n\n" + command_help(words)};
+        return error_result(std::string(e.what()) + "\n\n" + command_help(words));
     } catch (const usage_error& e) {
-        return parse_result{.error = e.message + "\n\n" + command_help(words)};
+        return error_result(e.message + "\n\n" + command_help(words));
     }
 }
 

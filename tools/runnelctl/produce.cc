@@ -161,7 +161,8 @@ std::string send_lines(rd_kafka_t* rk, const produce_command& cmd, const global_
 int run_produce(const global_options& global, const produce_command& cmd, std::FILE* input) {
     const std::string what = "produce " + cmd.topic;
     std::string error;
-    delivery_state state{.print_offsets = cmd.print_offsets};
+    delivery_state state;
+    state.print_offsets = cmd.print_offsets;
     auto conf = make_conf(global, producer_properties(global, cmd), &error);
     if (conf) {
         rd_kafka_conf_set_dr_msg_cb(conf.get(), on_delivery);
