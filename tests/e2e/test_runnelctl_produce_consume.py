@@ -74,6 +74,8 @@ def produce(args, broker, topic, tag):
         except BrokenPipeError:
             pass  # runnelctl stopped early; its exit code and stderr say why
 
+    if not args.restart:
+        may_restart.set()  # nothing to wait for: feed every line at once
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     acks = {}
