@@ -526,6 +526,13 @@ def run_step(argv, stdin, cwd, log):
         log.write(f"(cannot run: {e})\n".encode())
 
 
+def start_broker(binary, proxy):
+    broker = harness.Broker(binary, overrides=[f"advertised.listeners=PLAINTEXT://{HOST}:{proxy.port}"])
+    broker.start()
+    proxy.broker_port = broker.port
+    return broker
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--broker", required=True, help="path of the runnel binary")
@@ -537,14 +544,14 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     capture = Capture(args.out, table)
     proxy = Proxy(capture)
-    broker = harness.Broker(args.broker, overrides=[f"advertised.listeners=PLAINTEXT://{HOST}:{proxy.port}"])
     log_path = args.client_log
     if log_path is None:
         fd, log_path = tempfile.mkstemp(prefix="capture-requests-", suffix=".log")
         os.close(fd)
-    failed = True
+    crashes = []  # (client, step, exit code, kept work directory)
+    broker = None
     try:
-        broker.start()
+        broker = start_broker(args.broker, proxy)
         proxy.start(broker.port)
         bootstrap = f"{HOST}:{proxy.port}"
         with open(log_path, "wb") as log:
@@ -552,21 +559,37 @@ def main():
                 capture.label = label
                 run_step(argv, stdin, cwd, log)
                 proxy.close_connections()
+                if broker.process.poll() is not None:
+                    # A broker bug, not a capture problem: keep its log, and
+                    # carry on with a fresh broker so that the other clients run.
+                    crashes.append((label, argv[-1], broker.process.returncode, broker.work_dir))
+                    broker.process = None
+                    broker.cleanup(keep=True)
+                    broker = start_broker(args.broker, proxy)
         proxy.stop()
-        broker.stop()
-        failed = False
+        try:
+            broker.stop()
+            broker.cleanup()
+        except harness.HarnessError as e:
+            crashes.append(("shutdown", str(e).splitlines()[0], broker.process, broker.work_dir))
+            broker.cleanup(keep=True)
+        broker = None
     finally:
         proxy.stop()
-        if failed:
+        if broker is not None:
             broker.print_log()
-        broker.cleanup(keep=failed)
+            broker.cleanup(keep=True)
+            print(f"(broker work directory kept: {broker.work_dir})", file=sys.stderr)
     summary = {}
     for label, name, version in capture.saved:
         summary.setdefault((label, name), set()).add(version)
     for (label, name), versions in sorted(summary.items()):
         print(f"{label:12} {name:28} v{','.join(str(v) for v in sorted(versions))}")
     print(f"{len(capture.saved)} seeds written to {args.out}; client output in {log_path}")
-    return 0
+    for label, step, code, work_dir in crashes:
+        print(f"the broker failed (exit {code}) during {label} {step}. Its log: {work_dir}/broker.log",
+              file=sys.stderr)
+    return 1 if crashes else 0
 
 
 if __name__ == "__main__":

@@ -3,10 +3,17 @@
 // varint lengths, nullable markers, tagged-field sections), not produced by
 // the code under test. Each one is checked in both directions: encoding the
 // struct gives exactly these bytes, and decoding the bytes gives the struct.
+// Last, request frames captured from stock clients must decode and encode
+// back to the very bytes the client sent.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <tuple>
 
 #include "protocol/messages/api_table.h"
 
@@ -201,8 +208,8 @@ TEST(golden_api_versions, request_v3) {
 TEST(golden_api_versions, response_v0) {
     api_versions_response m;
     m.error_code = 0;
-    m.api_keys = {{.api_key = 18, .min_version = 0, .max_version = 4},
-                  {.api_key = 3, .min_version = 0, .max_version = 12}};
+    m.api_keys = {{.api_key = 18, .min_version = 0, .max_version = 4, .unknown_tags = {}},
+                  {.api_key = 3, .min_version = 0, .max_version = 12, .unknown_tags = {}}};
     expect_golden(m, 0,
                   {
                       0x00, 0x00,             // ErrorCode 0
@@ -220,7 +227,7 @@ TEST(golden_api_versions, response_v0) {
 TEST(golden_api_versions, response_v3_without_tags) {
     api_versions_response m;
     m.error_code = 35; // UNSUPPORTED_VERSION
-    m.api_keys = {{.api_key = 18, .min_version = 0, .max_version = 4}};
+    m.api_keys = {{.api_key = 18, .min_version = 0, .max_version = 4, .unknown_tags = {}}};
     m.throttle_time_ms = 0;
     expect_golden(m, 3,
                   {
@@ -238,11 +245,12 @@ TEST(golden_api_versions, response_v3_without_tags) {
 TEST(golden_api_versions, response_v3_with_every_tag_and_an_unknown_one) {
     api_versions_response m;
     m.error_code = 0;
-    m.api_keys = {{.api_key = 18, .min_version = 0, .max_version = 4}};
+    m.api_keys = {{.api_key = 18, .min_version = 0, .max_version = 4, .unknown_tags = {}}};
     m.throttle_time_ms = 100;
-    m.supported_features = {{.name = "kraft.version", .min_version = 0, .max_version = 1}};
+    m.supported_features = {{.name = "kraft.version", .min_version = 0, .max_version = 1, .unknown_tags = {}}};
     m.finalized_features_epoch = 42;
-    m.finalized_features = {{.name = "kraft.version", .max_version_level = 1, .min_version_level = 0}};
+    m.finalized_features = {
+        {.name = "kraft.version", .max_version_level = 1, .min_version_level = 0, .unknown_tags = {}}};
     m.zk_migration_ready = true;
     m.unknown_tags = {tagged_field{7, {0xca, 0xfe}}};
     expect_golden(m, 3,
@@ -278,7 +286,7 @@ TEST(golden_api_versions, response_v3_with_every_tag_and_an_unknown_one) {
 
 TEST(golden_metadata, request_v1) {
     metadata_request m;
-    m.topics = std::vector<metadata_request::metadata_request_topic>{{.topic_id = {}, .name = "a"}};
+    m.topics = std::vector<metadata_request::metadata_request_topic>{{.topic_id = {}, .name = "a", .unknown_tags = {}}};
     expect_golden(m, 1,
                   {
                       0x00, 0x00, 0x00, 0x01, // Topics: int32 count 1
@@ -298,8 +306,8 @@ TEST(golden_metadata, request_v1) {
 TEST(golden_metadata, request_v12) {
     metadata_request m;
     m.topics = std::vector<metadata_request::metadata_request_topic>{
-        {.topic_id = sample_topic_id(), .name = "foo"},
-        {.topic_id = sample_topic_id(), .name = std::nullopt},
+        {.topic_id = sample_topic_id(), .name = "foo", .unknown_tags = {}},
+        {.topic_id = sample_topic_id(), .name = std::nullopt, .unknown_tags = {}},
     };
     m.allow_auto_topic_creation = true;
     m.include_topic_authorized_operations = false;
@@ -334,7 +342,7 @@ TEST(golden_metadata, request_v12) {
 
 TEST(golden_metadata, response_v1) {
     metadata_response m;
-    m.brokers = {{.node_id = 1, .host = "h", .port = 9092, .rack = std::nullopt}};
+    m.brokers = {{.node_id = 1, .host = "h", .port = 9092, .rack = std::nullopt, .unknown_tags = {}}};
     m.controller_id = 1;
     metadata_response::metadata_response_partition p;
     p.error_code = 0;
@@ -378,7 +386,7 @@ TEST(golden_metadata, response_v1) {
 TEST(golden_metadata, response_v12) {
     metadata_response m;
     m.throttle_time_ms = 0;
-    m.brokers = {{.node_id = 1, .host = "h", .port = 9092, .rack = "r1"}};
+    m.brokers = {{.node_id = 1, .host = "h", .port = 9092, .rack = "r1", .unknown_tags = {}}};
     m.cluster_id = "c1";
     m.controller_id = 1;
     metadata_response::metadata_response_partition p;
@@ -447,8 +455,10 @@ TEST(golden_produce, request_v3) {
     m.acks = -1;
     m.timeout_ms = 30000;
     // The codec carries record batches as opaque bytes; three bytes stand in.
-    m.topic_data = {{.name = "t", .partition_data = {{.index = 0, .records = bytes{0x01, 0x02, 0x03}},
-                                                     {.index = 1, .records = std::nullopt}}}};
+    produce_request::topic_produce_data topic{.name = "t", .partition_data = {}, .unknown_tags = {}};
+    topic.partition_data = {{.index = 0, .records = bytes{0x01, 0x02, 0x03}, .unknown_tags = {}},
+                            {.index = 1, .records = std::nullopt, .unknown_tags = {}}};
+    m.topic_data = {topic};
     expect_golden(m, 3,
                   {
                       0xff, 0xff,             // TransactionalId null (int16 -1)
@@ -470,7 +480,9 @@ TEST(golden_produce, request_v9) {
     m.transactional_id = "tx";
     m.acks = 1;
     m.timeout_ms = 1000;
-    m.topic_data = {{.name = "t", .partition_data = {{.index = 2, .records = bytes{0x01, 0x02, 0x03}}}}};
+    produce_request::topic_produce_data topic{.name = "t", .partition_data = {}, .unknown_tags = {}};
+    topic.partition_data = {{.index = 2, .records = bytes{0x01, 0x02, 0x03}, .unknown_tags = {}}};
+    m.topic_data = {topic};
     expect_golden(m, 9,
                   {
                       0x03, 't', 'x',         // TransactionalId: compact nullable "tx"
@@ -511,7 +523,7 @@ TEST(golden_produce, response_v3) {
     p.error_code = 0;
     p.base_offset = 5;
     p.log_append_time_ms = -1;
-    m.responses = {{.name = "t", .partition_responses = {p}}};
+    m.responses = {{.name = "t", .partition_responses = {p}, .unknown_tags = {}}};
     m.throttle_time_ms = 0;
     expect_golden(m, 3,
                   {
@@ -535,9 +547,9 @@ TEST(golden_produce, response_v9) {
     p.base_offset = -1;
     p.log_append_time_ms = -1;
     p.log_start_offset = 0;
-    p.record_errors = {{.batch_index = 1, .batch_index_error_message = "bad"}};
+    p.record_errors = {{.batch_index = 1, .batch_index_error_message = "bad", .unknown_tags = {}}};
     p.error_message = std::nullopt;
-    m.responses = {{.name = "t", .partition_responses = {p}}};
+    m.responses = {{.name = "t", .partition_responses = {p}, .unknown_tags = {}}};
     m.throttle_time_ms = 0;
     expect_golden(m, 9,
                   {
@@ -569,10 +581,10 @@ TEST(golden_produce, response_v10_with_tagged_leader_and_endpoints) {
     p.base_offset = -1;
     p.log_append_time_ms = -1;
     p.log_start_offset = -1;
-    p.current_leader = {.leader_id = 2, .leader_epoch = 7};
-    m.responses = {{.name = "t", .partition_responses = {p}}};
+    p.current_leader = {.leader_id = 2, .leader_epoch = 7, .unknown_tags = {}};
+    m.responses = {{.name = "t", .partition_responses = {p}, .unknown_tags = {}}};
     m.throttle_time_ms = 0;
-    m.node_endpoints = {{.node_id = 2, .host = "h2", .port = 9092, .rack = std::nullopt}};
+    m.node_endpoints = {{.node_id = 2, .host = "h2", .port = 9092, .rack = std::nullopt, .unknown_tags = {}}};
     expect_golden(m, 10,
                   {
                       0x02,                   // Responses: 1 element
@@ -616,7 +628,7 @@ TEST(golden_fetch, request_v4) {
     p.partition = 0;
     p.fetch_offset = 10;
     p.partition_max_bytes = 1048576;
-    m.topics = {{.topic = "t", .topic_id = {}, .partitions = {p}}};
+    m.topics = {{.topic = "t", .topic_id = {}, .partitions = {p}, .unknown_tags = {}}};
     expect_golden(m, 4,
                   {
                       0xff, 0xff, 0xff, 0xff, // ReplicaId -1 (a consumer)
@@ -653,8 +665,8 @@ TEST(golden_fetch, request_v13_with_topic_ids_and_tags) {
     p.last_fetched_epoch = 2;
     p.log_start_offset = -1;
     p.partition_max_bytes = 1048576;
-    m.topics = {{.topic = {}, .topic_id = sample_topic_id(), .partitions = {p}}};
-    m.forgotten_topics_data = {{.topic = {}, .topic_id = sample_topic_id(), .partitions = {1, 2}}};
+    m.topics = {{.topic = {}, .topic_id = sample_topic_id(), .partitions = {p}, .unknown_tags = {}}};
+    m.forgotten_topics_data = {{.topic = {}, .topic_id = sample_topic_id(), .partitions = {1, 2}, .unknown_tags = {}}};
     m.rack_id = "r1";
     m.unknown_tags = {tagged_field{6, {0x00}}};
     expect_golden(m, 13,
@@ -693,7 +705,7 @@ TEST(golden_fetch, request_v13_with_topic_ids_and_tags) {
 
 TEST(golden_fetch, request_v15_moves_replica_id_into_a_tag) {
     fetch_request m;
-    m.replica_state = {.replica_id = 2, .replica_epoch = 9};
+    m.replica_state = {.replica_id = 2, .replica_epoch = 9, .unknown_tags = {}};
     m.max_wait_ms = 500;
     m.min_bytes = 1;
     m.max_bytes = 1024;
@@ -733,9 +745,10 @@ TEST(golden_fetch, response_v4) {
     q.partition_index = 1;
     q.high_watermark = 60;
     q.last_stable_offset = 50;
-    q.aborted_transactions = std::vector<fetch_response::aborted_transaction>{{.producer_id = 7, .first_offset = 50}};
+    q.aborted_transactions =
+        std::vector<fetch_response::aborted_transaction>{{.producer_id = 7, .first_offset = 50, .unknown_tags = {}}};
     q.records = bytes{};
-    m.responses = {{.topic = "t", .topic_id = {}, .partitions = {p, q}}};
+    m.responses = {{.topic = "t", .topic_id = {}, .partitions = {p, q}, .unknown_tags = {}}};
     expect_golden(m, 4,
                   {
                       0x00, 0x00, 0x00, 0x00, // ThrottleTimeMs 0
@@ -773,13 +786,13 @@ TEST(golden_fetch, response_v13_with_partition_tags) {
     p.high_watermark = 100;
     p.last_stable_offset = 100;
     p.log_start_offset = 0;
-    p.diverging_epoch = {.epoch = 4, .end_offset = 90};
-    p.current_leader = {.leader_id = 1, .leader_epoch = 5};
-    p.snapshot_id = {.end_offset = 80, .epoch = 3};
+    p.diverging_epoch = {.epoch = 4, .end_offset = 90, .unknown_tags = {}};
+    p.current_leader = {.leader_id = 1, .leader_epoch = 5, .unknown_tags = {}};
+    p.snapshot_id = {.end_offset = 80, .epoch = 3, .unknown_tags = {}};
     p.aborted_transactions = std::vector<fetch_response::aborted_transaction>{};
     p.preferred_read_replica = -1;
     p.records = bytes{0x01, 0x02, 0x03};
-    m.responses = {{.topic = {}, .topic_id = sample_topic_id(), .partitions = {p}}};
+    m.responses = {{.topic = {}, .topic_id = sample_topic_id(), .partitions = {p}, .unknown_tags = {}}};
     expect_golden(m, 13,
                   {
                       0x00, 0x00, 0x00, 0x00, // ThrottleTimeMs 0
@@ -840,6 +853,86 @@ TEST(golden_fetch, tag_for_a_later_version_stays_unknown) {
                       0x01, 0x0d,             //   tag 1, 13 bytes, unknown at v13
                       0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09, 0x00,
                   });
+}
+
+// ---------------------------------------------------------------- real clients
+
+// Request frames that stock clients sent (tools/capture_requests.py), kept as
+// seeds of the request fuzzer; the files are named <client>-<Api>-v<version>-<hash>.
+const std::filesystem::path captured_frames_dir =
+    std::filesystem::path(RUNNEL_PROTOCOL_TESTDATA) / ".." / ".." / "fuzz" / "corpus" / "request_fuzz";
+constexpr std::string_view captured_clients[] = {"kcat-", "confluent-", "kafkapython-", "kafkajs-"};
+constexpr size_t captured_frames_min = 20; // what the committed capture holds at least
+constexpr size_t captured_frame_bytes_max = 64 * 1024;
+
+bool is_captured_frame(const std::filesystem::path& p) {
+    const std::string name = p.filename().string();
+    return std::any_of(std::begin(captured_clients), std::end(captured_clients),
+                       [&](std::string_view prefix) { return name.starts_with(prefix); });
+}
+
+// Decodes a request body and encodes it again; returns what went wrong, or "".
+template <typename Request>
+std::string round_trip_body(reader& r, int16_t version, bytes_view body) {
+    Request request;
+    request.decode(r, version);
+    r.expect_end();
+    if (!r.ok()) {
+        return "body does not decode: " + std::string(to_string(r.error())) + " at frame byte " +
+               std::to_string(r.position());
+    }
+    writer w;
+    request.encode(w, version);
+    if (!std::equal(body.begin(), body.end(), w.buffer().begin(), w.buffer().end())) {
+        return "body encodes differently:\n  client: " + hex(body) + "\n  ours:   " + hex(w.buffer());
+    }
+    return "";
+}
+
+template <typename... Apis>
+std::string round_trip_frame(std::tuple<Apis...>*, bytes_view frame) {
+    if (frame.size() < 4) {
+        return "frame too short";
+    }
+    const auto key = static_cast<int16_t>((frame[0] << 8) | frame[1]);
+    const auto version = static_cast<int16_t>((frame[2] << 8) | frame[3]);
+    const int16_t header_version = request_header_version(key, version);
+    reader r(frame);
+    request_header header;
+    header.decode(r, header_version);
+    if (!r.ok()) {
+        return "header does not decode: " + std::string(to_string(r.error()));
+    }
+    const size_t body_at = r.position();
+    writer w;
+    header.encode(w, header_version);
+    if (!std::equal(frame.begin(), frame.begin() + static_cast<std::ptrdiff_t>(body_at), w.buffer().begin(),
+                    w.buffer().end())) {
+        return "header v" + std::to_string(header_version) + " encodes differently: " + hex(w.buffer());
+    }
+    std::string problem = "api key " + std::to_string(key) + " is not in the table";
+    const bool found = ((Apis::key == key &&
+                         (problem = round_trip_body<typename Apis::request_type>(r, version, frame.subspan(body_at)),
+                          true)) ||
+                        ...);
+    (void)found;
+    return problem;
+}
+
+TEST(golden_clients, captured_requests_decode_and_encode_byte_for_byte) {
+    ASSERT_TRUE(std::filesystem::is_directory(captured_frames_dir)) << captured_frames_dir;
+    size_t checked = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(captured_frames_dir)) {
+        if (!entry.is_regular_file() || !is_captured_frame(entry.path())) {
+            continue;
+        }
+        ASSERT_LE(entry.file_size(), captured_frame_bytes_max) << entry.path();
+        std::ifstream in(entry.path(), std::ios::binary);
+        const bytes frame((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        EXPECT_EQ(round_trip_frame(static_cast<all_apis*>(nullptr), frame), "") << entry.path().filename();
+        ++checked;
+    }
+    EXPECT_GE(checked, captured_frames_min);
 }
 
 } // namespace
