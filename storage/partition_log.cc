@@ -60,13 +60,33 @@ bool partition_log::should_roll(const proto::batch_header& h, int64_t now_ms) {
 }
 
 status partition_log::roll(int64_t base_offset, int64_t now_ms) {
+    // The closed segment is made durable before the next one exists: after a
+    // crash no segment may outlive unsynced data before it, which would leave
+    // a hole below the log end offset that recovery cannot tell from a gap
+    // the leader's compaction made.
+    segment& old = active();
+    auto closed = old.roll();
+    if (closed.ok()) {
+        closed = old.sync();
+    }
+    if (!closed.ok()) {
+        (void)old.make_active();
+        return closed;
+    }
+    old.mark_clean();
     auto fresh = segment::create(*fs_, dir_, base_offset, seg_options(), now_ms);
     if (!fresh.ok()) {
+        (void)old.make_active();
         return fresh.err();
     }
-    RUNNEL_TRY(active().roll());
     segments_.emplace(base_offset, std::move(*fresh));
     dir_dirty_ = true;
+    bool older_durable = std::all_of(segments_.begin(), std::prev(segments_.end()),
+                                     [](const auto& kv) { return !kv.second->dirty(); });
+    if (older_durable) {
+        recovery_point_ = std::max(recovery_point_, old.next_offset());
+        publish();
+    }
     return {};
 }
 
