@@ -47,6 +47,10 @@ def produce(args, broker, topic, tag):
                "-X", "message.timeout.ms=60000"]
     for k, v in static_headers(args.codec):
         command += ["-H", f"{k}={v}"]
+    if args.restart:
+        # kcat exits on any client error by default, including "all brokers
+        # down" while the broker restarts; -E keeps it going (librdkafka retries).
+        command.append("-E")
     half = args.records // 2
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
