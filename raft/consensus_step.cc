@@ -88,8 +88,14 @@ bool consensus::step_term(const message& m) {
             // rejoins with a higher term could wait forever on a leader that
             // never learns it was replaced.
             send(m.from, heartbeat_response{});
-        } else if (m.is<vote_request>() && m.as<vote_request>().pre_vote) {
-            send(m.from, vote_response{.pre_vote = true, .granted = false});
+        } else if (m.is<vote_request>()) {
+            // Raft §5.1: answer with the current term, so that a candidate
+            // behind on terms catches up. A candidate may be the only node
+            // that has our term to learn from: with membership changes, the
+            // nodes with higher terms need not be in its configuration, nor
+            // it in theirs (found by the simulator, seed 35180: two nodes
+            // raising terms forever without ever hearing each other's).
+            send(m.from, vote_response{.pre_vote = m.as<vote_request>().pre_vote, .granted = false});
         }
         return false;
     }

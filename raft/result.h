@@ -17,6 +17,8 @@ struct error {
 template <typename T>
 class [[nodiscard]] result {
 public:
+    // An error saying nothing was produced; Asio's co_spawn needs a default.
+    result() : v_(std::in_place_index<1>, error{"no result"}) {}
     result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
     result(error e) : v_(std::in_place_index<1>, std::move(e)) {}
 

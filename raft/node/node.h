@@ -46,8 +46,8 @@ struct node_config {
     std::string data_dir;
     configuration initial_configuration; // founding members (used only on an empty data_dir)
     int32_t tick_ms = 10;
-    int32_t election_ticks = 10;
-    int32_t heartbeat_ticks = 1;
+    int32_t election_ticks = 50; // followers wait 0.5 to 1 s (Kafka's default is 1 s)
+    int32_t heartbeat_ticks = 5;
     bool pre_vote = true;
     bool check_quorum = true;
     int64_t snapshot_entries = 50'000;   // applied entries between snapshots

@@ -114,6 +114,37 @@ TEST(consensus, a_restarted_node_keeps_its_vote) {
     EXPECT_FALSE(r->second.messages[0].as<vote_response>().granted);
 }
 
+// Raft §5.1: a vote request from an older term is refused with the current
+// term, and the candidate steps down to it (the simulator found a livelock,
+// seed 35180, when such requests were dropped without an answer).
+TEST(consensus, a_stale_candidate_learns_the_current_term) {
+    harness h;
+    h.add(ids({1, 2, 3}), test_options(ids({1, 2, 3})));
+    h.stabilize();
+    h.elect(node_id(1));
+    h.isolate(node_id(2));
+    h.tick_election(node_id(2)); // 2 at term 3, unheard
+    h.process_ready(node_id(2));
+    h.tick_election(node_id(2)); // term 4
+    h.process_ready(node_id(2));
+    h.heal();
+    h.mailbox(node_id(1)).clear();
+    h.mailbox(node_id(3)).clear();
+    h.raft(node_id(3)).campaign(); // 3 campaigns for term 3 < 4
+    h.process_ready(node_id(3));
+    h.mailbox(node_id(1)).clear();
+    h.deliver(node_id(2));
+    auto answer = h.process_ready(node_id(2));
+    ASSERT_TRUE(answer.has_value());
+    ASSERT_EQ(answer->second.messages.size(), 1u);
+    const message& m = answer->second.messages[0];
+    EXPECT_FALSE(m.as<vote_response>().granted);
+    EXPECT_EQ(m.term, raft_term(4));
+    h.deliver(node_id(3));
+    EXPECT_EQ(h.raft(node_id(3)).term(), raft_term(4));
+    EXPECT_EQ(h.raft(node_id(3)).role(), role::follower);
+}
+
 // Raft §5.4.1: a candidate whose log is behind cannot collect votes.
 TEST(consensus, election_restriction_rejects_a_stale_candidate) {
     harness h;
