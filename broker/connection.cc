@@ -1,7 +1,15 @@
 // The per-connection request loop.
 #include "broker/connection.h"
 
+#include <cassert>
+#include <cerrno>
 #include <cstring>
+#include <limits>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/read.hpp>
@@ -22,6 +30,10 @@ constexpr size_t receive_chunk_bytes = 64 * 1024;
 // api key (2) + api version (2) + correlation id (4): the part of every
 // request header that all header versions share.
 constexpr size_t header_fixed_bytes = 8;
+// sendfile(2) moves at most this much per call; a fallback copy (a file
+// system without descriptors, as in tests) reads this much at a time.
+constexpr size_t sendfile_chunk_bytes = 1 << 30;
+constexpr size_t copy_chunk_bytes = 256 * 1024;
 
 int32_t read_be32(const uint8_t* p) {
     return static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3]);
@@ -150,9 +162,15 @@ asio::awaitable<bool> connection::handle_frame(proto::bytes_view frame) {
                                      ctx.api_version, to_string(r.error()), r.position()));
     }
     if (!body) {
+        if (ctx.close_connection) {
+            co_return reject(fmt::format("{} v{} failed and gets no response: closing so that the client notices",
+                                         proto::find_api(ctx.api_key)->name, ctx.api_version));
+        }
         co_return true; // no response expected
     }
-    co_return co_await send(ctx.correlation_id, proto::response_header_version(ctx.api_key, ctx.api_version), *body);
+    const bool sent =
+        co_await send(ctx.correlation_id, proto::response_header_version(ctx.api_key, ctx.api_version), *body);
+    co_return sent && !ctx.close_connection;
 }
 
 asio::awaitable<bool> connection::answer_unsupported_api_versions(int32_t correlation_id) {
@@ -163,19 +181,120 @@ asio::awaitable<bool> connection::answer_unsupported_api_versions(int32_t correl
     co_return co_await send(correlation_id, 0, w.buffer());
 }
 
-asio::awaitable<bool> connection::send(int32_t correlation_id, int16_t header_version, const proto::bytes& body) {
+asio::awaitable<bool> connection::send(int32_t correlation_id, int16_t header_version, const response_body& body) {
     proto::writer head;
     const size_t size_at = head.reserve_int32();
     proto::response_header header;
     header.correlation_id = correlation_id;
     header.encode(head, header_version);
-    head.patch_int32(size_at, static_cast<int32_t>(head.size() - frame_prefix_bytes + body.size()));
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(head.buffer()), asio::buffer(body)};
+    const uint64_t frame_bytes = head.size() - frame_prefix_bytes + body.size();
+    if (frame_bytes > static_cast<uint64_t>(std::numeric_limits<int32_t>::max())) {
+        co_return reject(fmt::format("response of {} bytes does not fit in a frame", frame_bytes));
+    }
+    head.patch_int32(size_at, static_cast<int32_t>(frame_bytes));
+    if (!body.splices.empty()) {
+        co_return co_await send_spliced(head.buffer(), body);
+    }
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(head.buffer()), asio::buffer(body.bytes)};
     auto [ec, written] = co_await asio::async_write(socket_, buffers, asio::experimental::as_tuple(asio::use_awaitable));
     (void)written;
     if (ec) {
         spdlog::debug("connection from {}: write failed: {}", peer_, ec.message());
         co_return false;
+    }
+    co_return true;
+}
+
+asio::awaitable<bool> connection::write_bytes(proto::bytes_view bytes) {
+    if (bytes.empty()) {
+        co_return true;
+    }
+    auto [ec, written] =
+        co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()), asio::experimental::as_tuple(asio::use_awaitable));
+    (void)written;
+    if (ec) {
+        spdlog::debug("connection from {}: write failed: {}", peer_, ec.message());
+        co_return false;
+    }
+    co_return true;
+}
+
+asio::awaitable<bool> connection::send_spliced(proto::bytes_view head, const response_body& body) {
+    const int fd = socket_.native_handle();
+    const int on = 1;
+    const int off = 0;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+    bool ok = co_await write_bytes(head);
+    size_t at = 0;
+    for (size_t i = 0; i < body.splices.size(); ++i) {
+        if (!ok) {
+            break;
+        }
+        const response_splice& splice = body.splices[i];
+        assert(splice.at >= at && splice.at <= body.bytes.size());
+        ok = co_await write_bytes(proto::bytes_view(body.bytes).subspan(at, splice.at - at));
+        if (ok) {
+            ok = co_await send_file_range(splice.slice);
+        }
+        at = splice.at;
+    }
+    if (ok) {
+        ok = co_await write_bytes(proto::bytes_view(body.bytes).subspan(at));
+    }
+    ::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &off, sizeof off);
+    co_return ok;
+}
+
+asio::awaitable<bool> connection::send_file_range(const storage::slice& slice) {
+    const int in = slice.source->native_handle();
+    uint64_t left = slice.length;
+    if (in < 0) {
+        // No descriptor to hand to the kernel: copy through a buffer.
+        proto::bytes chunk(std::min<uint64_t>(left, copy_chunk_bytes));
+        uint64_t position = slice.position;
+        while (left > 0) {
+            const size_t n = std::min<uint64_t>(left, chunk.size());
+            auto read = slice.source->read_at(position, std::span<uint8_t>(chunk.data(), n));
+            if (!read.ok() || *read != n) {
+                co_return reject(fmt::format("segment {} became shorter than a fetch answer", slice.source->path()));
+            }
+            if (!co_await write_bytes(proto::bytes_view(chunk.data(), n))) {
+                co_return false;
+            }
+            position += n;
+            left -= n;
+        }
+        co_return true;
+    }
+    // sendfile needs a non-blocking socket to hand back EAGAIN instead of
+    // stalling the shard; asio keeps working with it set.
+    std::error_code ec;
+    socket_.native_non_blocking(true, ec);
+    if (ec) {
+        co_return reject(fmt::format("cannot make the socket non-blocking: {}", ec.message()));
+    }
+    auto offset = static_cast<off_t>(slice.position);
+    while (left > 0) {
+        const ssize_t n = ::sendfile(socket_.native_handle(), in, &offset, std::min<uint64_t>(left, sendfile_chunk_bytes));
+        if (n > 0) {
+            left -= static_cast<uint64_t>(n);
+            continue;
+        }
+        if (n == 0) {
+            co_return reject(fmt::format("segment {} became shorter than a fetch answer", slice.source->path()));
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            spdlog::debug("connection from {}: sendfile failed: {}", peer_, std::strerror(errno));
+            co_return false;
+        }
+        auto [wait_ec] = co_await socket_.async_wait(asio::ip::tcp::socket::wait_write,
+                                                     asio::experimental::as_tuple(asio::use_awaitable));
+        if (wait_ec) {
+            co_return false;
+        }
     }
     co_return true;
 }

@@ -11,6 +11,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 
+#include "broker/dispatch.h"
 #include "broker/request_context.h"
 #include "protocol/wire.h"
 
@@ -33,7 +34,13 @@ private:
     // Handles one frame; false means the connection must close (the reason is
     // already logged).
     asio::awaitable<bool> handle_frame(proto::bytes_view frame);
-    asio::awaitable<bool> send(int32_t correlation_id, int16_t header_version, const proto::bytes& body);
+    asio::awaitable<bool> send(int32_t correlation_id, int16_t header_version, const response_body& body);
+    // Writes bytes then, for each splice, the bytes before it and the file
+    // range itself (sendfile); the socket is corked meanwhile so that the
+    // pieces leave in full segments.
+    asio::awaitable<bool> send_spliced(proto::bytes_view head, const response_body& body);
+    asio::awaitable<bool> write_bytes(proto::bytes_view bytes);
+    asio::awaitable<bool> send_file_range(const storage::slice& slice);
     asio::awaitable<bool> answer_unsupported_api_versions(int32_t correlation_id);
     bool reject(std::string_view reason);
 

@@ -7,6 +7,14 @@
 
 namespace runnel::broker {
 
+uint64_t response_body::size() const {
+    uint64_t n = bytes.size();
+    for (const auto& s : splices) {
+        n += s.slice.length;
+    }
+    return n;
+}
+
 void dispatch_table::add_entry(int16_t key, int16_t spec_min, int16_t spec_max, entry e) {
     if (key < 0 || static_cast<size_t>(key) >= entries_.size()) {
         throw std::logic_error(fmt::format("api key {} outside the dispatch table", key));

@@ -12,12 +12,32 @@
 #include "broker/request_context.h"
 #include "protocol/messages/api_table.h"
 #include "protocol/wire.h"
+#include "storage/partition_log.h"
 
 namespace runnel::broker {
 
-// A decoded request's answer, encoded (without the response header), or
-// nothing when the request gets no response (Produce with acks=0).
-using handler_result = std::optional<proto::bytes>;
+// Record data of a Fetch answer is not copied into the encoded bytes: each
+// splice names a byte range of a segment file that the connection sends
+// with sendfile(2) when it reaches position `at` of the bytes.
+struct response_splice {
+    size_t at = 0;
+    storage::slice slice;
+};
+
+// A request's answer, encoded (without the response header).
+struct response_body {
+    proto::bytes bytes;
+    std::vector<response_splice> splices; // ascending `at`, each <= bytes.size()
+
+    response_body() = default;
+    // Most answers are plain bytes.
+    response_body(proto::bytes encoded) : bytes(std::move(encoded)) {}
+    // The size on the wire: the bytes plus every splice.
+    uint64_t size() const;
+};
+
+// The answer, or nothing when the request gets no response (Produce with acks=0).
+using handler_result = std::optional<response_body>;
 
 class dispatch_table {
 public:
@@ -39,6 +59,10 @@ public:
     // Registering a key twice, or outside the spec's versions, is a bug.
     template <typename Api, auto Handler>
     void add(int16_t min_version, int16_t max_version);
+    // The same for a handler that encodes its own answer, or gives none: an
+    // `awaitable<handler_result>(request_context&, Api::request_type&)`.
+    template <typename Api, auto Handler>
+    void add_raw(int16_t min_version, int16_t max_version);
 
     const entry* find(int16_t api_key) const;
     bool supports(int16_t api_key, int16_t version) const;
@@ -71,12 +95,30 @@ asio::awaitable<handler_result> decode_and_run(request_context& ctx, proto::read
     response.encode(w, ctx.api_version);
     co_return w.release();
 }
+
+template <typename Api, auto Handler>
+asio::awaitable<handler_result> decode_and_run_raw(request_context& ctx, proto::reader& r, bool& decode_failed) {
+    typename Api::request_type request;
+    request.decode(r, ctx.api_version);
+    r.expect_end();
+    if (!r.ok()) {
+        decode_failed = true;
+        co_return std::nullopt;
+    }
+    co_return co_await Handler(ctx, request);
+}
 } // namespace detail
 
 template <typename Api, auto Handler>
 void dispatch_table::add(int16_t min_version, int16_t max_version) {
     add_entry(Api::key, Api::min_version, Api::max_version,
               entry{min_version, max_version, &detail::decode_and_run<Api, Handler>});
+}
+
+template <typename Api, auto Handler>
+void dispatch_table::add_raw(int16_t min_version, int16_t max_version) {
+    add_entry(Api::key, Api::min_version, Api::max_version,
+              entry{min_version, max_version, &detail::decode_and_run_raw<Api, Handler>});
 }
 
 // Builds the table with every handler this broker has.

@@ -29,6 +29,9 @@ struct request_context {
     std::optional<std::string> client_id;
     std::string client_address;
     broker_state* broker = nullptr;
+    // Set by a handler to close the connection after its answer (or instead
+    // of one): Kafka does so when a Produce with acks=0 fails.
+    bool close_connection = false;
 };
 
 } // namespace runnel::broker
