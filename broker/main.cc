@@ -1,22 +1,34 @@
-// The runnel broker: reads the configuration, prepares the log directory,
-// builds the metadata image and serves the Kafka protocol until SIGINT/SIGTERM.
+// The runnel broker: reads the configuration, opens the log directory,
+// replays the metadata log into the image, hosts the partitions and serves
+// the Kafka protocol until SIGINT/SIGTERM, then closes the logs cleanly.
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <thread>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include <asio/co_spawn.hpp>
+
 #include "broker/config.h"
+#include "broker/controller.h"
+#include "broker/data_path.h"
 #include "broker/dispatch.h"
 #include "broker/logging.h"
 #include "broker/meta_properties.h"
 #include "broker/metadata_image.h"
+#include "broker/metadata_log.h"
+#include "broker/partition_manager.h"
 #include "broker/server.h"
+#include "broker/topic_config.h"
+#include "storage/flusher.h"
+#include "storage/log_manager.h"
 
 namespace po = boost::program_options;
 using namespace runnel::broker;
+namespace storage = runnel::storage;
 
 namespace {
 
@@ -94,6 +106,38 @@ broker_endpoint advertised_endpoint(const broker_config& config, const listener_
     return out;
 }
 
+// Runs `work` on shard 0 with every shard's loop running, and returns its
+// outcome once it is done; the shards are then ready to run() again. Used
+// for startup steps that must finish before the first request is served.
+storage::status run_before_serving(shard_set& shards, std::function<asio::awaitable<storage::status>()> work) {
+    std::vector<std::thread> helpers;
+    for (size_t i = 1; i < shards.size(); ++i) {
+        helpers.emplace_back([&shards, i] { shards.context(i).run(); });
+    }
+    storage::status outcome = storage::make_error(storage::errc::io_error, "startup did not finish");
+    asio::co_spawn(shards.context(0), std::move(work),
+                   [&](std::exception_ptr e, storage::status s) {
+                       outcome = e ? storage::make_error(storage::errc::io_error, "startup threw an exception")
+                                   : std::move(s);
+                       for (size_t i = 0; i < shards.size(); ++i) {
+                           shards.context(i).stop();
+                       }
+                   });
+    shards.context(0).run();
+    for (auto& t : helpers) {
+        t.join();
+    }
+    for (size_t i = 0; i < shards.size(); ++i) {
+        shards.context(i).restart();
+    }
+    return outcome;
+}
+
+int64_t wall_clock_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -131,40 +175,129 @@ int main(int argc, char** argv) {
     }
     const auto& identity = std::get<meta_properties>(meta);
 
+    if (auto dir = config.get_optional_string("metadata.log.dir"); dir && *dir != log_dir) {
+        log->warn("metadata.log.dir={} is not supported yet: the metadata log is kept in {}", *dir, log_dir);
+    }
+
+    // The logs of the first log dir: partitions and the metadata log. Until
+    // the metadata is replayed, logs open with the static topic defaults.
+    auto fs = storage::make_posix_file_system();
+    const metadata_image no_metadata;
+    const storage::log_config static_log_config =
+        config_view(config, no_metadata, config.node_id().value()).log_config({});
+    storage::log_manager_options log_options;
+    log_options.log_dir = log_dir;
+    log_options.default_config = static_log_config;
+    log_options.now_ms = wall_clock_ms();
+    auto opened = storage::log_manager::open(fs, log_options);
+    if (!opened.ok()) {
+        log->error("opening log dir {}: {}", log_dir, opened.err().message);
+        return exit_startup_error;
+    }
+    std::unique_ptr<storage::log_manager> logs = std::move(*opened);
+    storage::flusher flusher;
+
     auto image = std::make_shared<metadata_image>();
     image->cluster_id = identity.cluster_id;
     image->controller_id = config.node_id().value();
-    image->brokers.push_back(advertised_endpoint(config, listeners.front()));
     metadata_cache metadata(std::move(image));
+
+    const auto cores = std::max(1u, std::thread::hardware_concurrency());
+    auto shards = std::make_unique<shard_set>(
+        std::min<size_t>(cores, static_cast<size_t>(std::max(1, config.num_io_threads()))));
+    auto metadata_log = local_metadata_log::open(*logs, flusher, shards->executor(controller::controller_shard));
+    if (!metadata_log.ok()) {
+        log->error("opening the metadata log: {}", metadata_log.err().message);
+        return exit_startup_error;
+    }
+    partition_manager partitions(*shards, fs, *logs, flusher, config);
+    controller_options controller_config;
+    controller_config.node_id = config.node_id().value();
+    controller_config.endpoint = advertised_endpoint(config, listeners.front());
+    controller_config.listener_name = listeners.front().name;
+    controller_config.cluster_id = identity.cluster_id;
+    controller ctrl(controller_config, *shards, **metadata_log, metadata, partitions, config);
+    if (auto replayed = ctrl.replay(); !replayed.ok()) {
+        log->error("replaying the metadata log: {}", replayed.err().message);
+        return exit_startup_error;
+    }
 
     const dispatch_table table = make_dispatch_table();
     broker_state state;
     state.node_id = config.node_id().value();
     state.metadata = &metadata;
     state.dispatch = &table;
+    state.shards = shards.get();
+    state.config = &config;
+    state.controller = &ctrl;
+    state.partitions = &partitions;
 
-    const auto cores = std::max(1u, std::thread::hardware_concurrency());
-    shard_set shards(std::min<size_t>(cores, static_cast<size_t>(std::max(1, config.num_io_threads()))));
-    state.shards = &shards;
+    // The data path (Produce, Fetch, offsets, producer ids): its state rides
+    // on each partition, attached before the first partition is hosted.
+    data_path_options data_options;
+    data_options.sessions.slots = static_cast<size_t>(config.get_int32("max.incremental.fetch.session.cache.slots"));
+    data_options.partitions.producers.expiration_ms = config.get_int32("producer.id.expiration.ms");
+    data_options.fetch_max_bytes = config.fetch_max_bytes();
+    control_plane_hooks hooks;
+    hooks.auto_create_topics = [&ctrl](std::vector<std::string> names)
+        -> asio::awaitable<std::vector<runnel::proto::error_code>> {
+        std::vector<runnel::proto::error_code> codes;
+        for (const auto& e : co_await ctrl.auto_create_topics(std::move(names))) {
+            codes.push_back(e.code);
+        }
+        co_return codes;
+    };
+    hooks.allocate_producer_ids = [&ctrl](int32_t count) -> asio::awaitable<producer_id_range> {
+        producer_id_block block = co_await ctrl.allocate_producer_ids(count);
+        co_return producer_id_range{block.error.code, block.first_id, block.count};
+    };
+    data_path data(data_options, *shards, partitions, std::move(hooks), fs);
+    partitions.add_observer(&data);
+    state.data = &data;
+
     server_options options;
     options.listeners = listeners;
     options.limits.request_bytes_max = config.socket_request_max_bytes();
-    server srv(options, state, shards);
+    auto srv = std::make_unique<server>(options, state, *shards);
     try {
-        srv.bind();
+        srv->bind();
     } catch (const std::exception& e) {
         log->error("{}", e.what());
         return exit_startup_error;
     }
+    // Registration and hosting every partition of the image come before
+    // the first request, so that no client sees a half-started broker.
+    auto started_up = run_before_serving(*shards, [&ctrl]() { return ctrl.start(); });
+    if (!started_up.ok()) {
+        log->error("starting the controller: {}", started_up.err().message);
+        return exit_startup_error;
+    }
+    partitions.start_housekeeping();
+
     std::string bound;
     for (size_t i = 0; i < listeners.size(); ++i) {
-        bound += fmt::format("{}{}://{}:{}", i ? "," : "", listeners[i].name, listeners[i].host, srv.bound_port(i));
+        bound += fmt::format("{}{}://{}:{}", i ? "," : "", listeners[i].name, listeners[i].host, srv->bound_port(i));
     }
     const auto startup_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    log->info("runnel {} started in {:.1f} ms: node {}, cluster {}, listeners {}, log dir {}, {} shard(s)",
-              RUNNEL_VERSION, startup_ms, state.node_id, identity.cluster_id, bound, log_dir, shards.size());
-    srv.run();
+    log->info("runnel {} started in {:.1f} ms: node {}, cluster {}, listeners {}, log dir {}, {} shard(s), "
+              "{} partition(s)",
+              RUNNEL_VERSION, startup_ms, state.node_id, identity.cluster_id, bound, log_dir, shards->size(),
+              partitions.partition_count());
+    srv->run();
+
+    // Shutdown: no fsync may complete into a shard that is gone, and no
+    // suspended request may outlive what it refers to; then the logs close
+    // and leave the clean-shutdown marker.
+    flusher.stop();
+    srv.reset();
+    ctrl.close();
+    shards.reset();
+    partitions.close_all();
+    if (auto closed = logs->close(); !closed.ok()) {
+        log->error("closing the logs: {}", closed.err().message);
+        return exit_startup_error;
+    }
     log->info("runnel stopped");
     return 0;
 }

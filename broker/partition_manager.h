@@ -41,14 +41,11 @@ public:
     virtual void on_close(partition& p, bool deleted) = 0;
 };
 
-// The metadata log's own partition; it is not in the image and the
-// partition manager never touches it.
-inline constexpr std::string_view cluster_metadata_topic = "__cluster_metadata";
-
 class partition_manager {
 public:
-    partition_manager(shard_set& shards, storage::log_manager& logs, storage::flusher& flusher,
-                      const broker_config& config);
+    // `fs` is the file system `logs` uses (for the partition.metadata files).
+    partition_manager(shard_set& shards, std::shared_ptr<storage::file_system> fs, storage::log_manager& logs,
+                      storage::flusher& flusher, const broker_config& config);
     ~partition_manager();
     partition_manager(const partition_manager&) = delete;
     partition_manager& operator=(const partition_manager&) = delete;
@@ -113,11 +110,18 @@ public:
 
 private:
     struct shard_table;
-    asio::awaitable<void> apply_on_shard(size_t shard, std::shared_ptr<const metadata_image> image);
+    void apply_on_shard(size_t shard, const metadata_image& image);
+    void remove_gone(size_t shard, const metadata_image& image);
+    void remove(shard_table& table, const std::shared_ptr<partition>& p, bool deleted);
+    std::shared_ptr<partition> open_partition(size_t shard, const topic_image& topic, const partition_image& image,
+                                              const storage::log_config& log_config, partition_settings settings);
+    storage::result<std::shared_ptr<storage::partition_log>> open_log(const topic_image& topic, int32_t index,
+                                                                      const storage::log_config& log_config);
     asio::awaitable<void> housekeeping_loop(size_t shard);
     void assert_on_shard(size_t shard) const;
 
     shard_set& shards_;
+    std::shared_ptr<storage::file_system> fs_;
     storage::log_manager& logs_;
     storage::flusher& flusher_;
     const broker_config& config_;

@@ -12,7 +12,10 @@ namespace runnel::broker {
 
 // Broker-wide state shared by every handler; each member documents its own
 // thread-safety.
+class broker_config;
+class controller;
 class dispatch_table;
+class partition_manager;
 class shard_set;
 
 struct broker_state {
@@ -20,6 +23,9 @@ struct broker_state {
     metadata_cache* metadata = nullptr;        // safe from any shard
     const dispatch_table* dispatch = nullptr; // immutable after startup
     shard_set* shards = nullptr;              // the set is fixed at startup
+    const broker_config* config = nullptr;    // the static config, immutable
+    broker::controller* controller = nullptr; // any shard: hops to the controller shard itself
+    partition_manager* partitions = nullptr;  // look-ups on the partition's own shard (see its header)
 };
 
 struct request_context {
@@ -29,9 +35,6 @@ struct request_context {
     std::optional<std::string> client_id;
     std::string client_address;
     broker_state* broker = nullptr;
-    // Set by a handler to close the connection after its answer (or instead
-    // of one): Kafka does so when a Produce with acks=0 fails.
-    bool close_connection = false;
 };
 
 } // namespace runnel::broker

@@ -11,6 +11,28 @@ namespace runnel::broker {
 
 asio::awaitable<proto::api_versions_response> handle_api_versions(request_context&, proto::api_versions_request&);
 asio::awaitable<proto::metadata_response> handle_metadata(request_context&, proto::metadata_request&);
+asio::awaitable<proto::create_topics_response> handle_create_topics(request_context&, proto::create_topics_request&);
+asio::awaitable<proto::delete_topics_response> handle_delete_topics(request_context&, proto::delete_topics_request&);
+asio::awaitable<proto::create_partitions_response> handle_create_partitions(request_context&,
+                                                                          proto::create_partitions_request&);
+asio::awaitable<proto::describe_configs_response> handle_describe_configs(request_context&,
+                                                                        proto::describe_configs_request&);
+asio::awaitable<proto::alter_configs_response> handle_alter_configs(request_context&, proto::alter_configs_request&);
+asio::awaitable<proto::incremental_alter_configs_response> handle_incremental_alter_configs(
+    request_context&, proto::incremental_alter_configs_request&);
+asio::awaitable<proto::describe_cluster_response> handle_describe_cluster(request_context&,
+                                                                        proto::describe_cluster_request&);
+
+// Kafka's operation numbers (AclOperation); without an authorizer every
+// operation that applies to the resource is allowed.
+constexpr int32_t acl_operation_bit(int n) { return int32_t{1} << n; }
+inline constexpr int32_t topic_operations_all = acl_operation_bit(3) | acl_operation_bit(4) | acl_operation_bit(5) |
+                                                acl_operation_bit(6) | acl_operation_bit(7) | acl_operation_bit(8) |
+                                                acl_operation_bit(10) | acl_operation_bit(11);
+inline constexpr int32_t cluster_operations_all = acl_operation_bit(5) | acl_operation_bit(7) | acl_operation_bit(8) |
+                                                  acl_operation_bit(9) | acl_operation_bit(10) |
+                                                  acl_operation_bit(11) | acl_operation_bit(12) |
+                                                  acl_operation_bit(13) | acl_operation_bit(14);
 
 // The ApiVersions answer, derived from the dispatch table.
 proto::api_versions_response make_api_versions_response(const dispatch_table& table);

@@ -1,7 +1,10 @@
 // Metadata: brokers, cluster id, controller and topics, answered from the
-// current metadata snapshot.
+// current metadata snapshot; unknown topics are auto-created when allowed.
+#include <map>
 #include <string_view>
 
+#include "broker/config.h"
+#include "broker/controller.h"
 #include "broker/handlers/handlers.h"
 #include "broker/topic_name.h"
 #include "protocol/errors.h"
@@ -12,14 +15,6 @@ namespace {
 
 using response_topic = proto::metadata_response::metadata_response_topic;
 using response_partition = proto::metadata_response::metadata_response_partition;
-
-// Kafka's operation numbers (AclOperation); without an authorizer every
-// operation that applies to the resource is allowed.
-constexpr int32_t op_bit(int n) { return int32_t{1} << n; }
-constexpr int32_t topic_operations_all = op_bit(3) | op_bit(4) | op_bit(5) | op_bit(6) | op_bit(7) | op_bit(8) |
-                                         op_bit(10) | op_bit(11);
-constexpr int32_t cluster_operations_all = op_bit(5) | op_bit(7) | op_bit(8) | op_bit(9) | op_bit(10) | op_bit(11) |
-                                           op_bit(12) | op_bit(13) | op_bit(14);
 
 response_topic describe_topic(const topic_image& topic, bool include_operations) {
     response_topic out;
@@ -74,6 +69,30 @@ asio::awaitable<proto::metadata_response> handle_metadata(request_context& ctx, 
         }
         co_return response;
     }
+    // Auto-creation (v0-v3 always ask for it): unknown, valid, non-internal
+    // names are created before the answer, so the client sees the new
+    // topic at once rather than LEADER_NOT_AVAILABLE and a retry.
+    const bool auto_create = (ctx.api_version < 4 || request.allow_auto_topic_creation) &&
+                             ctx.broker->config->auto_create_topics_enable();
+    std::map<std::string, proto::error_code> create_errors;
+    if (auto_create) {
+        std::vector<std::string> missing;
+        for (const auto& wanted : *request.topics) {
+            if (wanted.name && is_valid_topic_name(*wanted.name) && !is_internal_topic_name(*wanted.name) &&
+                image->find_topic(*wanted.name) == nullptr) {
+                missing.push_back(*wanted.name);
+            }
+        }
+        if (!missing.empty()) {
+            auto errors = co_await ctx.broker->controller->auto_create_topics(missing);
+            for (size_t i = 0; i < missing.size(); ++i) {
+                if (!errors[i].ok()) {
+                    create_errors[missing[i]] = errors[i].code;
+                }
+            }
+            image = ctx.broker->metadata->current();
+        }
+    }
     for (const auto& wanted : *request.topics) {
         const topic_image* topic = nullptr;
         if (wanted.name) {
@@ -83,7 +102,10 @@ asio::awaitable<proto::metadata_response> handle_metadata(request_context& ctx, 
             }
             topic = image->find_topic(*wanted.name);
             if (topic == nullptr) {
-                response.topics.push_back(topic_error(wanted.name, proto::error_code::unknown_topic_or_partition));
+                auto failed = create_errors.find(*wanted.name);
+                response.topics.push_back(topic_error(wanted.name, failed == create_errors.end()
+                                                                       ? proto::error_code::unknown_topic_or_partition
+                                                                       : failed->second));
                 continue;
             }
         } else {

@@ -7,6 +7,13 @@ dispatch_table make_dispatch_table() {
     dispatch_table table;
     table.add<proto::api_versions_api, &handle_api_versions>(0, 4);
     table.add<proto::metadata_api, &handle_metadata>(0, 12);
+    table.add<proto::create_topics_api, &handle_create_topics>(0, 7);
+    table.add<proto::delete_topics_api, &handle_delete_topics>(0, 6);
+    table.add<proto::create_partitions_api, &handle_create_partitions>(0, 3);
+    table.add<proto::describe_configs_api, &handle_describe_configs>(0, 4);
+    table.add<proto::alter_configs_api, &handle_alter_configs>(0, 2);
+    table.add<proto::incremental_alter_configs_api, &handle_incremental_alter_configs>(0, 1);
+    table.add<proto::describe_cluster_api, &handle_describe_cluster>(0, 1);
     return table;
 }
 

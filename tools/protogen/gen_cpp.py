@@ -2,6 +2,7 @@
 """Generates C++ message codecs from Runnel's protocol/schema/*.schema files.
 
 Usage: gen_cpp.py SCHEMA_DIR OUT_DIR
+SCHEMA_DIR's *.schema files and those of its immediate subdirectories are read.
 Writes OUT_DIR/protocol/messages/<api>.h and .cc (one pair per API key, holding
 its request and response; one pair per header or data type), api_table.h/.cc
 (the list of APIs, their versions and header versions), all_messages.h, and
@@ -634,8 +635,15 @@ def main():
     schema_dir, out_dir = sys.argv[1], sys.argv[2]
     msgs = []
     for name in sorted(os.listdir(schema_dir)):
+        path = os.path.join(schema_dir, name)
         if name.endswith(".schema"):
-            msgs.append(Message(os.path.join(schema_dir, name)))
+            msgs.append(Message(path))
+        elif os.path.isdir(path):
+            # Runnel's own record schemas (metadata/) share the grammar; their
+            # code is generated next to the Kafka messages'.
+            for sub in sorted(os.listdir(path)):
+                if sub.endswith(".schema"):
+                    msgs.append(Message(os.path.join(path, sub)))
     # Group into units: one per API (request + response), one per header/data type.
     units = {}
     for m in msgs:
