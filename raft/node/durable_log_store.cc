@@ -23,7 +23,7 @@ storage::log_config raft_log_config(uint64_t segment_bytes) {
     // size retention must never delete entries.
     config.retention_ms = -1;
     config.retention_bytes = -1;
-    config.segment_ms = -1;
+    config.segment_ms = storage::never;
     return config;
 }
 

@@ -41,7 +41,7 @@ public:
 };
 
 struct node_config {
-    node_id id;
+    node_id id{};
     std::map<node_id, asio::ip::tcp::endpoint> peers; // every member's address, this node's included
     std::string data_dir;
     configuration initial_configuration; // founding members (used only on an empty data_dir)
@@ -71,7 +71,7 @@ std::string_view to_string(propose_status s);
 
 struct propose_outcome {
     propose_status status = propose_status::stopped;
-    log_index index;
+    log_index index{};
     node_id leader = no_node;
 };
 

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    spdlog::set_level(spdlog::level::warn);
+    spdlog::set_level(std::getenv("RAFT_BENCH_VERBOSE") ? spdlog::level::info : spdlog::level::warn);
     std::filesystem::remove_all(dir);
     uint64_t total = 0;
     uint64_t lost = 0;
