@@ -101,11 +101,11 @@ std::optional<std::vector<host_port>> parse_bootstrap_servers(const std::string&
         }
         const std::string_view entry = std::string_view(text).substr(start, comma - start);
         const size_t colon = entry.rfind(':');
+        const std::string_view port_text = colon == std::string_view::npos ? std::string_view{} : entry.substr(colon + 1);
         uint16_t port = 0;
-        const char* port_begin = entry.data() + colon + 1;
-        const char* port_end = entry.data() + entry.size();
-        if (colon == std::string_view::npos || colon == 0 ||
-            std::from_chars(port_begin, port_end, port).ptr != port_end || port_begin == port_end || port == 0) {
+        const char* port_end = port_text.data() + port_text.size();
+        if (colon == std::string_view::npos || colon == 0 || port_text.empty() ||
+            std::from_chars(port_text.data(), port_end, port).ptr != port_end || port == 0) {
             *error = "bootstrap server '" + std::string(entry) + "' is not HOST:PORT";
             return std::nullopt;
         }
