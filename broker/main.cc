@@ -14,6 +14,7 @@
 
 #include "broker/config.h"
 #include "broker/controller.h"
+#include "broker/data_path.h"
 #include "broker/dispatch.h"
 #include "broker/logging.h"
 #include "broker/meta_properties.h"
@@ -230,6 +231,29 @@ int main(int argc, char** argv) {
     state.config = &config;
     state.controller = &ctrl;
     state.partitions = &partitions;
+
+    // The data path (Produce, Fetch, offsets, producer ids): its state rides
+    // on each partition, attached before the first partition is hosted.
+    data_path_options data_options;
+    data_options.sessions.slots = static_cast<size_t>(config.get_int32("max.incremental.fetch.session.cache.slots"));
+    data_options.partitions.producers.expiration_ms = config.get_int32("producer.id.expiration.ms");
+    data_options.fetch_max_bytes = config.fetch_max_bytes();
+    control_plane_hooks hooks;
+    hooks.auto_create_topics = [&ctrl](std::vector<std::string> names)
+        -> asio::awaitable<std::vector<runnel::proto::error_code>> {
+        std::vector<runnel::proto::error_code> codes;
+        for (const auto& e : co_await ctrl.auto_create_topics(std::move(names))) {
+            codes.push_back(e.code);
+        }
+        co_return codes;
+    };
+    hooks.allocate_producer_ids = [&ctrl](int32_t count) -> asio::awaitable<producer_id_range> {
+        producer_id_block block = co_await ctrl.allocate_producer_ids(count);
+        co_return producer_id_range{block.error.code, block.first_id, block.count};
+    };
+    data_path data(data_options, *shards, partitions, std::move(hooks), fs);
+    partitions.add_observer(&data);
+    state.data = &data;
 
     server_options options;
     options.listeners = listeners;

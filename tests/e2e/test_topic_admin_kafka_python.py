@@ -29,7 +29,9 @@ def expect_error(error_type, fn, *args, **kwargs):
 
 def describe(admin, resource_type, name, keys=None):
     """{key: (value, read_only, source, [(synonym, value, source)])} of one resource."""
-    responses = admin.describe_configs([ConfigResource(resource_type, name, configs=keys)], include_synonyms=True)
+    # kafka-python takes the keys wanted as the keys of a dict.
+    wanted = {k: None for k in keys} if keys else None
+    responses = admin.describe_configs([ConfigResource(resource_type, name, configs=wanted)], include_synonyms=True)
     entries = {}
     for response in responses:
         for error_code, error_message, _rtype, rname, configs in response.resources:
@@ -63,9 +65,10 @@ def check_create(admin):
                  [NewTopic("kp-conf", 1, 1, topic_configs={"min.insync.replicas": "0"})])
     admin.create_topics([NewTopic("kp-checked", 2, 1)], validate_only=True)
     assert "kp-checked" not in admin.list_topics(), admin.list_topics()
-    defaults = NewTopic("kp-defaults", -1, -1)
-    admin.create_topics([defaults])
-    assert topic_partitions(admin, "kp-defaults") == (0, 1), "num.partitions"
+    admin.create_topics([NewTopic("kp-defaults", -1, -1, replica_assignments={0: [1], 1: [1]})])
+    assert topic_partitions(admin, "kp-defaults") == (0, 2), "the assignment's partitions"
+    expect_error(Errors.InvalidReplicationAssignmentError, admin.create_topics,
+                 [NewTopic("kp-elsewhere", -1, -1, replica_assignments={0: [7]})])
     print("kafka-python: create, its errors and validate_only behave")
 
 
