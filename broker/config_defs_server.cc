@@ -86,6 +86,8 @@ void define_network(config_registry& r) {
              "Threads for background tasks such as retention and deleting files.");
     r.define("fetch.max.bytes", int32, "57671680", at_least(1024), medium, read_only,
              "The most bytes the broker returns for one fetch request.");
+    r.define("max.incremental.fetch.session.cache.slots", int32, "1000", at_least(0), medium, read_only,
+             "Incremental fetch sessions (KIP-227) the broker keeps at most.");
 }
 
 void define_cluster(config_registry& r) {

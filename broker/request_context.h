@@ -14,6 +14,7 @@ namespace runnel::broker {
 // thread-safety.
 class broker_config;
 class controller;
+class data_path;
 class dispatch_table;
 class partition_manager;
 class shard_set;
@@ -26,6 +27,7 @@ struct broker_state {
     const broker_config* config = nullptr;    // the static config, immutable
     broker::controller* controller = nullptr; // any shard: hops to the controller shard itself
     partition_manager* partitions = nullptr;  // look-ups on the partition's own shard (see its header)
+    broker::data_path* data = nullptr;        // per-shard parts indexed by shard (see data_path.h)
 };
 
 struct request_context {
@@ -35,6 +37,9 @@ struct request_context {
     std::optional<std::string> client_id;
     std::string client_address;
     broker_state* broker = nullptr;
+    // Set by a handler to close the connection after its answer (or instead
+    // of one): Kafka does so when a Produce with acks=0 fails.
+    bool close_connection = false;
 };
 
 } // namespace runnel::broker

@@ -34,6 +34,18 @@ inline constexpr int32_t cluster_operations_all = acl_operation_bit(5) | acl_ope
                                                   acl_operation_bit(11) | acl_operation_bit(12) |
                                                   acl_operation_bit(13) | acl_operation_bit(14);
 
+// The data path: these encode their own answers (Produce with acks=0 has
+// none; Fetch splices record data in from segment files).
+asio::awaitable<handler_result> handle_produce(request_context&, proto::produce_request&);
+asio::awaitable<handler_result> handle_fetch(request_context&, proto::fetch_request&);
+asio::awaitable<proto::list_offsets_response> handle_list_offsets(request_context&, proto::list_offsets_request&);
+asio::awaitable<proto::offset_for_leader_epoch_response> handle_offset_for_leader_epoch(
+    request_context&, proto::offset_for_leader_epoch_request&);
+asio::awaitable<proto::delete_records_response> handle_delete_records(request_context&,
+                                                                      proto::delete_records_request&);
+asio::awaitable<proto::init_producer_id_response> handle_init_producer_id(request_context&,
+                                                                          proto::init_producer_id_request&);
+
 // The ApiVersions answer, derived from the dispatch table.
 proto::api_versions_response make_api_versions_response(const dispatch_table& table);
 
