@@ -142,14 +142,23 @@ def check_survives(admin):
     assert "cf-orders" in topics and "cf-checked" not in topics, sorted(topics)
 
 
+def last_open_was(broker, kind):
+    """Whether the broker's latest start found the log dir closed cleanly (SIGTERM) or not (kill -9)."""
+    opened = [line for line in broker.log_text().splitlines() if "partition logs (after" in line]
+    assert opened, "no log dir opening line in the broker's log"
+    assert f"after {kind} shutdown" in opened[-1], opened[-1]
+
+
 def topic_admin_survives_restarts(broker):
     admin = admin_for(broker.endpoint)
     check_create(admin)
     check_configs(admin)
     check_partitions_and_delete(admin)
     broker.restart()
+    last_open_was(broker, "a clean")
     check_survives(admin_for(broker.endpoint))
     broker.restart(hard=True)
+    last_open_was(broker, "an unclean")
     admin = admin_for(broker.endpoint)
     check_survives(admin)
     # The broker still creates topics after a crash.
