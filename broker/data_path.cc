@@ -3,7 +3,14 @@
 #include "broker/data_path.h"
 
 #include <cassert>
+#include <chrono>
 #include <random>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
 
 #include "broker/logging.h"
 
@@ -93,6 +100,41 @@ asio::awaitable<producer_id_result> data_path::next_producer_id_on_home() {
         }
     }
     co_return producer_id_result{proto::error_code::none, id_blocks_.front().next++};
+}
+
+void data_path::start_housekeeping() {
+    for (size_t shard = 0; shard < shards_.size(); ++shard) {
+        asio::co_spawn(shards_.executor(shard), housekeeping_loop(shard), asio::detached);
+    }
+}
+
+asio::awaitable<void> data_path::housekeeping_loop(size_t shard) {
+    asio::steady_timer timer(shards_.executor(shard));
+    int64_t last_expiry_ms = partition_manager::now_ms();
+    // Ends when the shard's loop stops (the wait then fails).
+    for (;;) {
+        timer.expires_after(std::chrono::milliseconds(options_.flush_check_interval_ms));
+        auto [ec] = co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        if (ec) {
+            co_return;
+        }
+        const int64_t now = partition_manager::now_ms();
+        const bool expire = now - last_expiry_ms >= options_.producer_expiration_check_interval_ms;
+        if (expire) {
+            last_expiry_ms = now;
+        }
+        for (const auto& p : partitions_.local_partitions()) {
+            auto* data = dynamic_cast<partition_data*>(p->extension());
+            if (data == nullptr || p->removed()) {
+                continue;
+            }
+            data->flush_if_due(now);
+            if (expire) {
+                data->producers().remove_expired(now);
+                data->producers().remove_below(p->log().log_start_offset());
+            }
+        }
+    }
 }
 
 asio::awaitable<std::vector<proto::error_code>> data_path::auto_create_topics(std::vector<std::string> names) {

@@ -43,6 +43,8 @@ struct data_path_options {
     fetch_session_limits sessions;        // max.incremental.fetch.session.cache.slots (broker-wide)
     partition_data_limits partitions;     // producer.id.expiration.ms, waiters
     int32_t producer_id_block_size = 1000; // ids fetched from the controller at a time
+    int64_t flush_check_interval_ms = 100;  // how often flush.ms is looked at
+    int64_t producer_expiration_check_interval_ms = 600'000; // producer.id.expiration.check.interval.ms
     // A Fetch answer is at most this big whatever the client asks (fetch.max.bytes).
     int32_t fetch_max_bytes = 57'671'680;
 };
@@ -70,6 +72,11 @@ public:
     // A fresh producer id, from the current block or a new one the
     // controller allocates. Any shard; runs on shard 0.
     asio::awaitable<producer_id_result> next_producer_id();
+    // Starts, on every shard, the periodic work of the data path: the
+    // flushes flush.ms asks for, and forgetting producers idle for
+    // producer.id.expiration.ms or whose batches retention removed.
+    void start_housekeeping();
+
     // Produce's auto-creation of missing topics (see control_plane_hooks):
     // one error per name, unknown_topic_or_partition for all without a hook.
     asio::awaitable<std::vector<proto::error_code>> auto_create_topics(std::vector<std::string> names);
@@ -80,6 +87,7 @@ public:
 
 private:
     asio::awaitable<producer_id_result> next_producer_id_on_home();
+    asio::awaitable<void> housekeeping_loop(size_t shard);
 
     data_path_options options_;
     shard_set& shards_;

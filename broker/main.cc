@@ -7,10 +7,14 @@
 #include <iostream>
 #include <thread>
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
 #include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
 
 #include "broker/config.h"
 #include "broker/controller.h"
@@ -133,6 +137,17 @@ storage::status run_before_serving(shard_set& shards, std::function<asio::awaita
     return outcome;
 }
 
+// SIGINT and SIGTERM wait (pending, not lost) until the server's handler is
+// in place: a signal during startup then still means an orderly shutdown.
+// Threads started meanwhile inherit the mask and never take them.
+void hold_stop_signals(bool hold) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
+}
+
 int64_t wall_clock_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
@@ -147,6 +162,7 @@ int main(int argc, char** argv) {
     if (!cli) {
         return exit_code;
     }
+    hold_stop_signals(true);
     setup_logging("info");
     auto log = get_logger("runnel");
     auto loaded = broker_config::load(cli->config_file, cli->overrides);
@@ -273,6 +289,7 @@ int main(int argc, char** argv) {
         return exit_startup_error;
     }
     partitions.start_housekeeping();
+    data.start_housekeeping();
 
     std::string bound;
     for (size_t i = 0; i < listeners.size(); ++i) {
@@ -284,6 +301,8 @@ int main(int argc, char** argv) {
               "{} partition(s)",
               RUNNEL_VERSION, startup_ms, state.node_id, identity.cluster_id, bound, log_dir, shards->size(),
               partitions.partition_count());
+    // Runs on shard 0 once run() has installed the signal handler.
+    asio::post(shards->context(0), [] { hold_stop_signals(false); });
     srv->run();
 
     // Shutdown: no fsync may complete into a shard that is gone, and no

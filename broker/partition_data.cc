@@ -81,6 +81,13 @@ void partition_data::appended(int64_t last_offset, uint64_t bytes, bool flush_ne
     }
 }
 
+void partition_data::flush_if_due(int64_t now_ms) {
+    if (*alive_ && !flush_in_flight_ && owner_.log().flush_due(now_ms)) {
+        flush_wanted_ = std::max(flush_wanted_, owner_.log().log_end_offset());
+        start_flush();
+    }
+}
+
 void partition_data::snapshot_producers() {
     if (!*alive_) {
         return;

@@ -68,6 +68,8 @@ public:
     // watermark now when no flush is needed, else starts (or joins) a group
     // commit. wait_durable() then says when the append may be acknowledged.
     void appended(int64_t last_offset, uint64_t bytes, bool flush_needed);
+    // flush.ms: starts a flush when the log says one is due and none is in flight.
+    void flush_if_due(int64_t now_ms);
     // After an append that rolled a new segment: a producer state snapshot
     // there bounds the log replay of the next start (Kafka does the same).
     void snapshot_producers();
