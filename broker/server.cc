@@ -12,7 +12,13 @@
 namespace runnel::broker {
 
 server::server(server_options options, broker_state& broker, shard_set& shards)
-    : options_(std::move(options)), broker_(broker), shards_(shards), signals_(shards.context(0)) {}
+    : options_(std::move(options)), broker_(broker), shards_(shards), signals_(shards.context(0)) {
+    // Registered now, before the listeners accept: a SIGTERM that arrives
+    // during startup is queued and handled once run() waits for it, instead
+    // of killing the process with the default action.
+    signals_.add(SIGINT);
+    signals_.add(SIGTERM);
+}
 
 server::~server() = default;
 
@@ -78,8 +84,6 @@ asio::awaitable<void> server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
 }
 
 void server::run() {
-    signals_.add(SIGINT);
-    signals_.add(SIGTERM);
     signals_.async_wait([this](const std::error_code& ec, int signal) {
         if (!ec) {
             spdlog::info("received signal {}, shutting down", signal);
