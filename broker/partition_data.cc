@@ -72,7 +72,21 @@ void partition_data::appended(int64_t last_offset, uint64_t bytes, bool flush_ne
     const int64_t end = last_offset + 1;
     pending_.push_back(pending_bytes{end, bytes});
     if (!flush_needed) {
-        advance_high_watermark(end);
+        // The flush policy asks for no fsync before the acknowledgement:
+        // written to the page cache is as durable as it promises, unless an
+        // earlier append still waits for its flush (offsets become durable
+        // in order).
+        if (!flush_in_flight_ && flush_wanted_ <= durable_end_) {
+            durable_end_ = std::max(durable_end_, end);
+            flush_wanted_ = std::max(flush_wanted_, durable_end_);
+            advance_high_watermark(end);
+            wake_durable_waiters(durable_end_, {});
+        } else {
+            flush_wanted_ = std::max(flush_wanted_, end);
+            if (!flush_in_flight_) {
+                start_flush(); // an earlier flush failed: try again
+            }
+        }
         return;
     }
     flush_wanted_ = std::max(flush_wanted_, end);
