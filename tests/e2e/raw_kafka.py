@@ -323,19 +323,28 @@ class Connection:
         topics = {}
         for t, p, ts in partitions:
             topics.setdefault(t, []).append((p, ts))
-        w = Writer(False).int32(-1).int8(isolation_level)
+        # v7 (max timestamp, -3) is a flexible version.
+        w = Writer(True).int32(-1).int8(isolation_level)
         w.array(list(topics.items()), lambda w, t: (
-            w.string(t[0]), w.array(t[1], lambda w, p: w.int32(p[0]).int32(-1).int64(p[1]))))
-        r = Reader(self.receive(self.send(2, 7, w.buf)))
+            w.string(t[0]), w.array(t[1], lambda w, p: w.int32(p[0]).int32(-1).int64(p[1]).tags()), w.tags()))
+        w.tags()
+        r = Reader(self.receive(self.send(2, 7, w.buf, flexible_header=True), flexible_header=True), True)
         r.int32()
         out = {}
 
+        def partition(r, name):
+            index = r.int32()
+            out[(name, index)] = {"error": r.int16(), "timestamp": r.int64(), "offset": r.int64(),
+                                  "leader_epoch": r.int32()}
+            r.skip_tags()
+
         def topic(r):
             name = r.string()
-            r.array(lambda r: out.__setitem__((name, r.int32()), {
-                "error": r.int16(), "timestamp": r.int64(), "offset": r.int64(), "leader_epoch": r.int32()}))
+            r.array(lambda r: partition(r, name))
+            r.skip_tags()
 
         r.array(topic)
+        r.skip_tags()
         return out
 
     def offset_for_leader_epoch(self, partitions):

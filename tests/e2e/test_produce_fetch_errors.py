@@ -133,7 +133,10 @@ def fetch_checks(conn):
 
 
 def session_checks(conn):
-    parts = [("fetching", 0, 0, 1 << 20), ("fetching", 1, 0, 1 << 20)]
+    # Partition 0 holds one record (offset 0); the session fetches past it, so
+    # that neither partition has data to return until something is produced
+    # (a partition whose fetch offset has records is always in the answer).
+    parts = [("fetching", 0, 1, 1 << 20), ("fetching", 1, 0, 1 << 20)]
     full = conn.fetch(parts, session_id=0, session_epoch=0)
     sid = full["session_id"]
     assert full["error"] == NONE and sid > 0, full
