@@ -2,6 +2,7 @@
 // replays the metadata log into the image, hosts the partitions and serves
 // the Kafka protocol until SIGINT/SIGTERM, then closes the logs cleanly.
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <functional>
 #include <iostream>
@@ -163,6 +164,9 @@ int main(int argc, char** argv) {
         return exit_code;
     }
     hold_stop_signals(true);
+    // A client that closes its socket while we sendfile() to it must cost
+    // that connection an EPIPE, not the broker its life.
+    std::signal(SIGPIPE, SIG_IGN);
     setup_logging("info");
     auto log = get_logger("runnel");
     auto loaded = broker_config::load(cli->config_file, cli->overrides);

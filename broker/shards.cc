@@ -19,6 +19,9 @@ shard_set::~shard_set() {
             s->thread.join();
         }
     }
+    for (auto& s : shards_) {
+        s->io.destroy_pending_handlers();
+    }
 }
 
 void shard_set::run() {

@@ -34,8 +34,17 @@ public:
     void stop();
 
 private:
+    // An io_context whose pending handlers can be destroyed without
+    // destroying it: a suspended coroutine of one shard may hold work on
+    // another shard's context, so every shard's handlers go while all the
+    // contexts still exist.
+    class shard_context : public asio::io_context {
+    public:
+        using asio::io_context::io_context;
+        void destroy_pending_handlers() { shutdown(); }
+    };
     struct shard {
-        asio::io_context io{1};
+        shard_context io{1};
         asio::executor_work_guard<asio::io_context::executor_type> work = asio::make_work_guard(io);
         std::thread thread;
     };
