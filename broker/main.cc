@@ -21,6 +21,7 @@
 #include "broker/controller.h"
 #include "broker/data_path.h"
 #include "broker/dispatch.h"
+#include "broker/group/coordinator.h"
 #include "broker/logging.h"
 #include "broker/meta_properties.h"
 #include "broker/metadata_image.h"
@@ -275,6 +276,31 @@ int main(int argc, char** argv) {
     partitions.add_observer(&data);
     state.data = &data;
 
+    // Consumer groups: each group lives with its __consumer_offsets
+    // partition, replayed when the partition opens (after the data path
+    // has attached its state to it).
+    coordinator_options group_options;
+    group_options.groups.min_session_timeout_ms = config.group_min_session_timeout_ms();
+    group_options.groups.max_session_timeout_ms = config.group_max_session_timeout_ms();
+    group_options.groups.max_size = config.group_max_size();
+    group_options.groups.initial_rebalance_delay_ms = config.group_initial_rebalance_delay_ms();
+    group_options.groups.offsets_retention_ms = config.offsets_retention_ms();
+    group_options.groups.offset_metadata_max_bytes = config.get_int32("offset.metadata.max.bytes");
+    group_options.offsets_topic_partitions = config.offsets_topic_num_partitions();
+    group_options.offsets_topic_replication_factor =
+        static_cast<int16_t>(config.offsets_topic_replication_factor());
+    group_options.offsets_topic_segment_bytes = config.get_int32("offsets.topic.segment.bytes");
+    group_options.retention_check_interval_ms = config.get_int64("offsets.retention.check.interval.ms");
+    group_coordinator groups(group_options, *shards, partitions, metadata,
+                             [&ctrl](new_topic topic) -> asio::awaitable<admin_error> {
+                                 std::vector<new_topic> topics;
+                                 topics.push_back(std::move(topic));
+                                 auto results = co_await ctrl.create_topics(std::move(topics), false);
+                                 co_return results.empty() ? admin_error{} : results.front().error;
+                             });
+    partitions.add_observer(&groups);
+    state.groups = &groups;
+
     server_options options;
     options.listeners = listeners;
     options.limits.request_bytes_max = config.socket_request_max_bytes();
@@ -294,6 +320,7 @@ int main(int argc, char** argv) {
     }
     partitions.start_housekeeping();
     data.start_housekeeping();
+    groups.start();
 
     std::string bound;
     for (size_t i = 0; i < listeners.size(); ++i) {

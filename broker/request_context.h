@@ -16,6 +16,7 @@ class broker_config;
 class controller;
 class data_path;
 class dispatch_table;
+class group_coordinator;
 class partition_manager;
 class shard_set;
 
@@ -28,6 +29,7 @@ struct broker_state {
     broker::controller* controller = nullptr; // any shard: hops to the controller shard itself
     partition_manager* partitions = nullptr;  // look-ups on the partition's own shard (see its header)
     broker::data_path* data = nullptr;        // per-shard parts indexed by shard (see data_path.h)
+    group_coordinator* groups = nullptr;      // any shard: hops to each group's shard itself
 };
 
 struct request_context {

@@ -46,6 +46,21 @@ asio::awaitable<proto::delete_records_response> handle_delete_records(request_co
 asio::awaitable<proto::init_producer_id_response> handle_init_producer_id(request_context&,
                                                                           proto::init_producer_id_request&);
 
+// Consumer groups (group/coordinator.h does the work).
+asio::awaitable<proto::find_coordinator_response> handle_find_coordinator(request_context&,
+                                                                          proto::find_coordinator_request&);
+asio::awaitable<proto::join_group_response> handle_join_group(request_context&, proto::join_group_request&);
+asio::awaitable<proto::sync_group_response> handle_sync_group(request_context&, proto::sync_group_request&);
+asio::awaitable<proto::heartbeat_response> handle_heartbeat(request_context&, proto::heartbeat_request&);
+asio::awaitable<proto::leave_group_response> handle_leave_group(request_context&, proto::leave_group_request&);
+asio::awaitable<proto::offset_commit_response> handle_offset_commit(request_context&, proto::offset_commit_request&);
+asio::awaitable<proto::offset_fetch_response> handle_offset_fetch(request_context&, proto::offset_fetch_request&);
+asio::awaitable<proto::list_groups_response> handle_list_groups(request_context&, proto::list_groups_request&);
+asio::awaitable<proto::describe_groups_response> handle_describe_groups(request_context&,
+                                                                        proto::describe_groups_request&);
+asio::awaitable<proto::delete_groups_response> handle_delete_groups(request_context&, proto::delete_groups_request&);
+asio::awaitable<proto::offset_delete_response> handle_offset_delete(request_context&, proto::offset_delete_request&);
+
 // The ApiVersions answer, derived from the dispatch table.
 proto::api_versions_response make_api_versions_response(const dispatch_table& table);
 

@@ -21,6 +21,18 @@ dispatch_table make_dispatch_table() {
     table.add<proto::offset_for_leader_epoch_api, &handle_offset_for_leader_epoch>(0, 4);
     table.add<proto::delete_records_api, &handle_delete_records>(0, 2);
     table.add<proto::init_producer_id_api, &handle_init_producer_id>(0, 5);
+    // Consumer groups: the classic protocol, offsets in __consumer_offsets.
+    table.add<proto::find_coordinator_api, &handle_find_coordinator>(0, 6);
+    table.add<proto::join_group_api, &handle_join_group>(0, 9);
+    table.add<proto::sync_group_api, &handle_sync_group>(0, 5);
+    table.add<proto::heartbeat_api, &handle_heartbeat>(0, 4);
+    table.add<proto::leave_group_api, &handle_leave_group>(0, 5);
+    table.add<proto::offset_commit_api, &handle_offset_commit>(0, 9);
+    table.add<proto::offset_fetch_api, &handle_offset_fetch>(0, 9);
+    table.add<proto::list_groups_api, &handle_list_groups>(0, 5);
+    table.add<proto::describe_groups_api, &handle_describe_groups>(0, 5);
+    table.add<proto::delete_groups_api, &handle_delete_groups>(0, 2);
+    table.add<proto::offset_delete_api, &handle_offset_delete>(0, 0);
     return table;
 }
 
