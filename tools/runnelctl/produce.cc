@@ -27,8 +27,9 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         ++state->failed;
         if (state->failures.size() < failures_shown_max) {
-            state->failures.push_back("line " + std::to_string(line) + ": " +
-                                      describe_error(message->err, rd_kafka_message_errstr(message)));
+            // Not rd_kafka_message_errstr: for a delivery report it returns the record's
+            // payload (not NUL-terminated) as the "error string".
+            state->failures.push_back("line " + std::to_string(line) + ": " + describe_error(message->err));
         }
         return;
     }
