@@ -42,9 +42,16 @@ constexpr size_t snappy_expansion_max = 64;
 // Kafka's Java reader only accepts independent blocks; 64 KiB is its default.
 constexpr LZ4F_blockSizeID_t lz4_block_size = LZ4F_max64KB;
 
-// zstd's own default ceiling for the window a frame may ask for (128 MiB).
-// It bounds the decoder's memory whatever the frame header claims.
-constexpr int zstd_window_log_max = 27;
+// The window a zstd frame may ask for: the decoder allocates it from the
+// frame header alone, before producing a byte. zstd's own ceiling is 128 MiB
+// (2^27), far more than a bounded decompression can use: history further back
+// than the whole output allowed is never referenced by a frame we accept. So
+// the window is capped at the output limit rounded up to a power of two, but
+// never below 8 MiB (the window of every compression level up to 19 on an
+// unknown input size, so that streams of ordinary producers pass a small
+// limit) nor above zstd's 128 MiB.
+constexpr unsigned zstd_window_log_floor = 23;
+constexpr unsigned zstd_window_log_ceiling = 27;
 
 // gzip wrapper (not raw deflate, not zlib) for zlib's windowBits argument.
 constexpr int gzip_window_bits = 15 + 16;
@@ -274,9 +281,22 @@ compression_result zstd_compress(bytes_view data) {
     return out;
 }
 
+} // namespace
+
+unsigned zstd_window_log_max(size_t max_output_bytes) {
+    unsigned log = zstd_window_log_floor;
+    while (log < zstd_window_log_ceiling && (size_t{1} << log) < max_output_bytes) {
+        ++log;
+    }
+    return log;
+}
+
+namespace {
+
 compression_result zstd_decompress(bytes_view data, size_t max) {
     std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> ctx(ZSTD_createDCtx(), ZSTD_freeDCtx);
-    if (!ctx || ZSTD_isError(ZSTD_DCtx_setParameter(ctx.get(), ZSTD_d_windowLogMax, zstd_window_log_max))) {
+    const int window_log = static_cast<int>(zstd_window_log_max(max));
+    if (!ctx || ZSTD_isError(ZSTD_DCtx_setParameter(ctx.get(), ZSTD_d_windowLogMax, window_log))) {
         return compression_error::codec_failure;
     }
     bytes out;
@@ -287,8 +307,12 @@ compression_result zstd_decompress(bytes_view data, size_t max) {
         ZSTD_outBuffer o{scratch.data(), scratch.size(), 0};
         size_t rc = ZSTD_decompressStream(ctx.get(), &o, &in);
         if (ZSTD_isError(rc)) {
-            bool memory = ZSTD_getErrorCode(rc) == ZSTD_error_memory_allocation;
-            return memory ? compression_error::codec_failure : compression_error::corrupt_input;
+            switch (ZSTD_getErrorCode(rc)) {
+            case ZSTD_error_memory_allocation: return compression_error::codec_failure;
+            // The frame asks for more history than the output limit can use.
+            case ZSTD_error_frameParameter_windowTooLarge: return compression_error::output_too_large;
+            default: return compression_error::corrupt_input;
+            }
         }
         if (!append_bounded(out, scratch.data(), o.pos, max)) {
             return compression_error::output_too_large;

@@ -74,6 +74,13 @@ compression_result compress(compression_type codec, bytes_view data);
 // Decompresses a payload in any form clients send: gzip (several members
 // allowed), snappy both raw and xerial-framed, lz4 frames, zstd frames. Fails
 // with output_too_large as soon as the output would pass max_output_bytes.
+// A zstd frame whose window (the history the decoder must allocate up front)
+// is larger than 2^zstd_window_log_max(max_output_bytes) fails with
+// output_too_large too, before anything is allocated.
 compression_result decompress(compression_type codec, bytes_view data, size_t max_output_bytes);
+
+// The largest zstd window (as a power of two) decompress() accepts for this
+// output limit: the limit rounded up to a power of two, within 2^23..2^27.
+unsigned zstd_window_log_max(size_t max_output_bytes);
 
 } // namespace runnel::proto

@@ -349,5 +349,64 @@ TEST(zstd, frame_without_content_size_is_bounded_too) {
     EXPECT_EQ(all.value().size(), zeros.size());
 }
 
+// A streamed frame (no content size) of `data` whose header declares a window
+// of 2^window_log bytes, as a producer at zstd's highest levels writes one.
+bytes zstd_frame_with_window(const bytes& data, int window_log) {
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    EXPECT_FALSE(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 0)));
+    EXPECT_FALSE(ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, window_log)));
+    bytes packed(ZSTD_compressBound(data.size()) + 64);
+    ZSTD_outBuffer out{packed.data(), packed.size(), 0};
+    // Two calls, so that the encoder cannot learn the size and shrink the window.
+    ZSTD_inBuffer first{data.data(), data.size() / 2, 0};
+    EXPECT_FALSE(ZSTD_isError(ZSTD_compressStream2(cctx, &out, &first, ZSTD_e_continue)));
+    ZSTD_inBuffer rest{data.data() + data.size() / 2, data.size() - data.size() / 2, 0};
+    EXPECT_EQ(ZSTD_compressStream2(cctx, &out, &rest, ZSTD_e_end), 0u);
+    ZSTD_freeCCtx(cctx);
+    packed.resize(out.pos);
+    // RFC 8878 3.1.1.1: after the 4-byte magic, the frame header descriptor
+    // (bit 5: single segment, no window descriptor), then the window
+    // descriptor: exponent (window log - 10) in the top five bits, mantissa 0.
+    EXPECT_GT(packed.size(), 6u);
+    EXPECT_EQ(packed[4] & 0x20, 0);
+    EXPECT_EQ(packed[5], static_cast<uint8_t>((window_log - 10) << 3));
+    return packed;
+}
+
+TEST(zstd, window_is_capped_by_the_output_limit) {
+    EXPECT_EQ(zstd_window_log_max(0), 23u);
+    EXPECT_EQ(zstd_window_log_max(1 << 20), 23u);
+    EXPECT_EQ(zstd_window_log_max((1 << 23) + 1), 24u);
+    EXPECT_EQ(zstd_window_log_max(64 * 1024 * 1024), 26u);
+    EXPECT_EQ(zstd_window_log_max(size_t{1} << 40), 27u);
+}
+
+TEST(zstd, frame_asking_for_a_128_mib_window_is_refused_before_allocating) {
+    // A few KiB of input whose header claims a 128 MiB window: zstd's default
+    // decoder would allocate the window; ours refuses the frame at once.
+    const bytes input = text_bytes(4000);
+    const bytes huge_window = zstd_frame_with_window(input, 27);
+    EXPECT_EQ(decompress(compression_type::zstd, huge_window, 64 * 1024 * 1024).error(),
+              compression_error::output_too_large);
+    EXPECT_EQ(decompress(compression_type::zstd, huge_window, 1 << 20).error(), compression_error::output_too_large);
+    // The limit decides: a caller accepting 128 MiB of output accepts the window.
+    compression_result plain = decompress(compression_type::zstd, huge_window, size_t{128} * 1024 * 1024);
+    ASSERT_TRUE(plain.ok());
+    EXPECT_EQ(plain.value(), input);
+}
+
+TEST(zstd, ordinary_windows_pass_a_small_limit) {
+    // librdkafka and the Java client stream at level 3: a 2 MiB window (up to
+    // 8 MiB at level 19), whatever the output limit.
+    const bytes input = text_bytes(4000);
+    for (int window_log : {21, 23}) {
+        compression_result plain = decompress(compression_type::zstd, zstd_frame_with_window(input, window_log), 64 * 1024);
+        ASSERT_TRUE(plain.ok()) << window_log;
+        EXPECT_EQ(plain.value(), input);
+    }
+    EXPECT_EQ(decompress(compression_type::zstd, zstd_frame_with_window(input, 24), 64 * 1024).error(),
+              compression_error::output_too_large);
+}
+
 } // namespace
 } // namespace runnel::proto
