@@ -233,17 +233,18 @@ def run_test(check, argv=None, description=None):
     sys.exit(_run(args, check))
 
 
-def run_broker_test(check, argv=None, description=None):
+def run_broker_test(check, argv=None, description=None, overrides=()):
     """Runs check(broker) with a started Broker that the check may restart or kill;
-    exits 0 only if check returns and the broker then stops cleanly."""
+    exits 0 only if check returns and the broker then stops cleanly. `overrides`
+    are extra broker config overrides (key=value)."""
     args = parse_args(argv, description)
     if not args.broker:
         print("this test starts the broker itself: give --broker", file=sys.stderr)
         sys.exit(2)
-    sys.exit(_run(args, check, pass_broker=True))
+    sys.exit(_run(args, check, pass_broker=True, overrides=overrides))
 
 
-def _run(args, check, pass_broker=False):
+def _run(args, check, pass_broker=False, overrides=()):
     name = getattr(check, "__name__", "test")
     if args.bootstrap:
         host, _, port = args.bootstrap.rpartition(":")
@@ -258,7 +259,7 @@ def _run(args, check, pass_broker=False):
     broker = None
     failed = True
     try:
-        broker = Broker(args.broker)
+        broker = Broker(args.broker, overrides=overrides)
         broker.start()
         check(broker if pass_broker else broker.endpoint)
         if broker.process is None:
