@@ -232,10 +232,13 @@ admin_error controller::plan_alteration(const config_alteration& alteration, con
 
 asio::awaitable<std::vector<admin_error>> controller::alter_configs(std::vector<config_alteration> alterations,
                                                                     bool validate_only) {
-    co_return co_await run_on(shards_.executor(controller_shard),
-                              [this, alterations = std::move(alterations), validate_only]() mutable {
-                                  return do_alter_configs(std::move(alterations), validate_only);
-                              });
+    // Built outside the co_await expression: g++ 12 destroys a lambda temporary
+    // of a co_await operand twice (GCC PR 100611), releasing its captures twice.
+    auto work = run_on(shards_.executor(controller_shard),
+                       [this, alterations = std::move(alterations), validate_only]() mutable {
+                           return do_alter_configs(std::move(alterations), validate_only);
+                       });
+    co_return co_await std::move(work);
 }
 
 asio::awaitable<std::vector<admin_error>> controller::do_alter_configs(std::vector<config_alteration> alterations,

@@ -220,10 +220,13 @@ create_topic_result controller::plan_topic(const new_topic& topic, const metadat
 
 asio::awaitable<std::vector<create_topic_result>> controller::create_topics(std::vector<new_topic> topics,
                                                                            bool validate_only) {
-    co_return co_await run_on(shards_.executor(controller_shard),
-                              [this, topics = std::move(topics), validate_only]() mutable {
-                                  return do_create_topics(std::move(topics), validate_only);
-                              });
+    // Built outside the co_await expression: g++ 12 destroys a lambda temporary
+    // of a co_await operand twice (GCC PR 100611), releasing its captures twice.
+    auto work = run_on(shards_.executor(controller_shard),
+                       [this, topics = std::move(topics), validate_only]() mutable {
+                           return do_create_topics(std::move(topics), validate_only);
+                       });
+    co_return co_await std::move(work);
 }
 
 asio::awaitable<std::vector<create_topic_result>> controller::do_create_topics(std::vector<new_topic> topics,
@@ -265,9 +268,12 @@ asio::awaitable<std::vector<create_topic_result>> controller::do_create_topics(s
 }
 
 asio::awaitable<std::vector<admin_error>> controller::auto_create_topics(std::vector<std::string> names) {
-    co_return co_await run_on(shards_.executor(controller_shard), [this, names = std::move(names)]() mutable {
+    // Built outside the co_await expression: g++ 12 destroys a lambda temporary
+    // of a co_await operand twice (GCC PR 100611), releasing its captures twice.
+    auto work = run_on(shards_.executor(controller_shard), [this, names = std::move(names)]() mutable {
         return do_auto_create_topics(std::move(names));
     });
+    co_return co_await std::move(work);
 }
 
 asio::awaitable<std::vector<admin_error>> controller::do_auto_create_topics(std::vector<std::string> names) {
@@ -312,9 +318,12 @@ asio::awaitable<std::vector<admin_error>> controller::do_auto_create_topics(std:
 }
 
 asio::awaitable<std::vector<delete_topic_result>> controller::delete_topics(std::vector<topic_ref> topics) {
-    co_return co_await run_on(shards_.executor(controller_shard), [this, topics = std::move(topics)]() mutable {
+    // Built outside the co_await expression: g++ 12 destroys a lambda temporary
+    // of a co_await operand twice (GCC PR 100611), releasing its captures twice.
+    auto work = run_on(shards_.executor(controller_shard), [this, topics = std::move(topics)]() mutable {
         return do_delete_topics(std::move(topics));
     });
+    co_return co_await std::move(work);
 }
 
 asio::awaitable<std::vector<delete_topic_result>> controller::do_delete_topics(std::vector<topic_ref> topics) {
@@ -361,10 +370,13 @@ asio::awaitable<std::vector<delete_topic_result>> controller::do_delete_topics(s
 
 asio::awaitable<std::vector<admin_error>> controller::create_partitions(std::vector<partition_increase> increases,
                                                                         bool validate_only) {
-    co_return co_await run_on(shards_.executor(controller_shard),
-                              [this, increases = std::move(increases), validate_only]() mutable {
-                                  return do_create_partitions(std::move(increases), validate_only);
-                              });
+    // Built outside the co_await expression: g++ 12 destroys a lambda temporary
+    // of a co_await operand twice (GCC PR 100611), releasing its captures twice.
+    auto work = run_on(shards_.executor(controller_shard),
+                       [this, increases = std::move(increases), validate_only]() mutable {
+                           return do_create_partitions(std::move(increases), validate_only);
+                       });
+    co_return co_await std::move(work);
 }
 
 asio::awaitable<std::vector<admin_error>> controller::do_create_partitions(std::vector<partition_increase> increases,

@@ -177,10 +177,13 @@ int64_t partition_manager::now_ms() {
 asio::awaitable<void> partition_manager::apply(std::shared_ptr<const metadata_image> image) {
     assert(image != nullptr);
     for (size_t shard = 0; shard < shards_.size(); ++shard) {
-        co_await run_on(shards_.executor(shard), [this, shard, image]() -> asio::awaitable<void> {
+        // Built outside the co_await expression: g++ 12 destroys a lambda temporary
+        // of a co_await operand twice (GCC PR 100611), releasing `image` twice.
+        auto work = run_on(shards_.executor(shard), [this, shard, image]() -> asio::awaitable<void> {
             apply_on_shard(shard, *image);
             co_return;
         });
+        co_await std::move(work);
     }
 }
 
