@@ -54,7 +54,14 @@ bool partition_log::should_roll(const proto::batch_header& h, int64_t now_ms) {
         return false;
     }
     bool too_big = seg.size_bytes() + h.size_bytes() > config_.segment_bytes;
-    bool too_old = seg.rolling_timestamp() >= 0 && now_ms - seg.rolling_timestamp() > config_.segment_ms;
+    // Kafka's LogSegment.timeWaitedForRoll: once the segment holds a timestamped
+    // batch, the time waited is the incoming batch's max timestamp minus the
+    // first batch's, not the clock's distance from it -- else records with old
+    // CreateTime timestamps (a backfill, a mirror) roll a segment per append
+    // and the open files run out. Before that, the clock since creation.
+    const int64_t waited = seg.rolling_timestamp_from_batch() ? h.max_timestamp - seg.rolling_timestamp()
+                                                              : now_ms - seg.rolling_timestamp();
+    bool too_old = seg.rolling_timestamp() >= 0 && waited > config_.segment_ms;
     bool offsets_overflow = h.last_offset() - seg.base_offset() > std::numeric_limits<int32_t>::max();
     return too_big || too_old || seg.index_full() || offsets_overflow;
 }

@@ -224,6 +224,7 @@ void segment::reset_state() {
     max_timestamp_ = -1;
     offset_of_max_timestamp_ = -1;
     rolling_timestamp_ = -1;
+    rolling_from_batch_ = false;
     bytes_since_index_entry_ = 0;
 }
 
@@ -321,12 +322,14 @@ status segment::load_tail() {
     }
     bytes_since_index_entry_ = size_ - from;
     rolling_timestamp_ = -1;
+    rolling_from_batch_ = false;
     if (size_ > 0) {
         auto first_header = read_header(0);
         if (!first_header.ok()) {
             return first_header.err();
         }
         rolling_timestamp_ = first_header->max_timestamp;
+        rolling_from_batch_ = rolling_timestamp_ >= 0;
     }
     return {};
 }
@@ -360,6 +363,7 @@ void segment::index_batch(const proto::batch_header& h, uint64_t position) {
     bytes_since_index_entry_ += h.size_bytes();
     if (size_ == 0 && h.max_timestamp >= 0) {
         rolling_timestamp_ = h.max_timestamp;
+        rolling_from_batch_ = true;
     }
     size_ = position + h.size_bytes();
     next_offset_ = h.last_offset() + 1;

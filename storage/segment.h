@@ -64,6 +64,8 @@ public:
     int64_t offset_of_max_timestamp() const { return offset_of_max_timestamp_; }
     // The time segment.ms counts from: the first batch's timestamp, else creation.
     int64_t rolling_timestamp() const { return rolling_timestamp_; }
+    // Whether rolling_timestamp() is the first batch's timestamp (not the creation time).
+    bool rolling_timestamp_from_batch() const { return rolling_from_batch_; }
     bool index_full() const;
     bool dirty() const { return dirty_; }
     const std::shared_ptr<file>& log_file() const { return log_; }
@@ -130,6 +132,7 @@ private:
     int64_t max_timestamp_ = -1;
     int64_t offset_of_max_timestamp_ = -1;
     int64_t rolling_timestamp_ = -1;
+    bool rolling_from_batch_ = false;
     uint64_t bytes_since_index_entry_ = 0;
     bool dirty_ = false;
 };

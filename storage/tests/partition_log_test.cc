@@ -176,6 +176,29 @@ TEST_F(partition_log_test, rolls_on_segment_ms_and_full_index) {
     EXPECT_EQ(read_all(**small, 0).size(), 8u);
 }
 
+TEST_F(partition_log_test, segment_ms_counts_from_batch_timestamps_not_the_clock) {
+    // As Kafka: records stamped long before now (CreateTime) roll a segment only
+    // when their own timestamps spread over segment.ms, not on every append.
+    log_config config = small_config();
+    config.segment_ms = 1000;
+    auto log = open_log(config);
+    const int64_t now = 50'000'000;
+    for (int i = 0; i < 10; ++i) {
+        append(*log, make_value_batch(1, 100 + i * 100), now + i);
+    }
+    EXPECT_EQ(log->segment_count(), 1u);
+    append(*log, make_value_batch(1, 1101), now + 20);
+    EXPECT_EQ(log->segment_count(), 2u);
+    // The same after a restart: the first batch's timestamp is read back from the segment.
+    log.reset();
+    log = open_log(config);
+    append(*log, make_value_batch(1, 1200), now + 30);
+    append(*log, make_value_batch(1, 2000), now + 40);
+    EXPECT_EQ(log->segment_count(), 2u);
+    append(*log, make_value_batch(1, 2102), now + 50);
+    EXPECT_EQ(log->segment_count(), 3u);
+}
+
 TEST_F(partition_log_test, follower_appends_keep_offsets) {
     auto log = open_log(small_config());
     auto batch = make_value_batch(2, 10);
