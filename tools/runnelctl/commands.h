@@ -21,6 +21,11 @@ int run_produce(const global_options& global, const produce_command& cmd, std::F
 
 int run_consume(const global_options& global, const consume_command& cmd);
 
+int run_group_list(const global_options& global, const group_list_command& cmd);
+int run_group_describe(const global_options& global, const group_describe_command& cmd);
+int run_group_delete(const global_options& global, const group_delete_command& cmd);
+int run_group_reset_offsets(const global_options& global, const group_reset_offsets_command& cmd);
+
 // Runs whichever command the invocation holds.
 int run(const invocation& inv);
 

@@ -25,7 +25,7 @@ struct command_info {
     std::string_view words;
     std::string_view synopsis;
 };
-constexpr std::array<command_info, 7> commands{{
+constexpr std::array<command_info, 11> commands{{
     {"topic create", "topic create NAME [--partitions N] [--replication-factor N] [--config k=v]... [--validate-only]"},
     {"topic list", "topic list"},
     {"topic describe", "topic describe NAME"},
@@ -38,6 +38,12 @@ constexpr std::array<command_info, 7> commands{{
     {"consume",
      "consume TOPIC [--from-beginning | --offset N | --timestamp MS] [--partition N] [--max-messages N] "
      "[--exit-at-end] [--format FMT | --json]"},
+    {"group list", "group list [--state STATE]... [--json]"},
+    {"group describe", "group describe GROUP [--json]"},
+    {"group delete", "group delete GROUP"},
+    {"group reset-offsets",
+     "group reset-offsets GROUP --topic TOPIC [--partition N] (--to-earliest | --to-latest | --to-offset N | "
+     "--shift-by N | --to-timestamp MS) [--execute]"},
 }};
 
 po::options_description global_description() {
@@ -90,11 +96,30 @@ po::options_description command_description(std::string_view words) {
              "output format: %t topic, %p partition, %o offset, %k key, %v value, %T timestamp, %h headers, "
              "%K key length, %S value length, %%; escapes \\n \\t \\r \\\\ (default %v\\n)")
             ("json", "print each record as one JSON object per line");
+    } else if (words == "group list") {
+        d.add_options()
+            ("state", po::value<std::vector<std::string>>()->composing()->value_name("STATE"),
+             "only groups in this state (Empty, PreparingRebalance, CompletingRebalance, Stable, Dead), repeatable")
+            ("json", "print the groups as one JSON array");
+    } else if (words == "group describe") {
+        d.add_options()("json", "print the description as one JSON object");
+    } else if (words == "group reset-offsets") {
+        d.add_options()
+            ("topic", po::value<std::string>()->value_name("TOPIC"), "the topic whose offsets move")
+            ("partition", po::value<int32_t>()->value_name("N"), "only this partition (default: all)")
+            ("to-earliest", "to each partition's log start offset")
+            ("to-latest", "to each partition's log end offset")
+            ("to-offset", po::value<int64_t>()->value_name("N"), "to this offset (kept within the log)")
+            ("shift-by", po::value<int64_t>()->value_name("N"), "by N from the committed offset (kept within the log)")
+            ("to-timestamp", po::value<int64_t>()->value_name("MS"), "to the first record with timestamp >= MS")
+            ("execute", "apply the plan (without it, the plan is only printed)");
     }
     return d;
 }
 
-bool takes_name(std::string_view words) { return words != "topic list"; }
+bool takes_name(std::string_view words) { return words != "topic list" && words != "group list"; }
+
+bool is_group_command(std::string_view words) { return words.starts_with("group "); }
 
 std::string usage_text() {
     std::ostringstream out;
@@ -135,7 +160,7 @@ split_args split_command_words(std::span<const std::string> args) {
         const std::string& arg = args[i];
         if (out.words.size() < want && !arg.empty() && arg[0] != '-') {
             out.words.push_back(arg);
-            if (out.words.size() == 1 && arg == "topic") {
+            if (out.words.size() == 1 && (arg == "topic" || arg == "group")) {
                 want = 2;
             }
             continue;
@@ -350,10 +375,63 @@ consume_command read_consume(const po::variables_map& vm, std::string topic) {
     return c;
 }
 
+group_reset_offsets_command read_group_reset_offsets(const po::variables_map& vm, std::string group) {
+    group_reset_offsets_command c;
+    c.group = std::move(group);
+    c.topic = get<std::string>(vm, "topic").value_or("");
+    if (c.topic.empty()) {
+        throw usage_error{"group reset-offsets needs --topic"};
+    }
+    c.partition = read_partition(vm);
+    const auto targets = vm.count("to-earliest") + vm.count("to-latest") + vm.count("to-offset") +
+                         vm.count("shift-by") + vm.count("to-timestamp");
+    if (targets != 1) {
+        throw usage_error{"give exactly one of --to-earliest, --to-latest, --to-offset, --shift-by and --to-timestamp"};
+    }
+    if (vm.count("to-earliest")) {
+        c.target = reset_target::earliest;
+    } else if (vm.count("to-latest")) {
+        c.target = reset_target::latest;
+    } else if (auto o = get<int64_t>(vm, "to-offset")) {
+        if (*o < 0) {
+            throw usage_error{"--to-offset must be >= 0"};
+        }
+        c.target = reset_target::offset;
+        c.value = *o;
+    } else if (auto n = get<int64_t>(vm, "shift-by")) {
+        c.target = reset_target::shift_by;
+        c.value = *n;
+    } else if (auto t = get<int64_t>(vm, "to-timestamp")) {
+        if (*t < 0) {
+            throw usage_error{"--to-timestamp must be >= 0 (milliseconds since the epoch)"};
+        }
+        c.target = reset_target::timestamp;
+        c.value = *t;
+    }
+    c.execute = vm.count("execute") > 0;
+    return c;
+}
+
+command read_group_command(std::string_view words, const po::variables_map& vm, std::string name) {
+    if (words == "group list") {
+        return group_list_command{get_list(vm, "state"), vm.count("json") > 0};
+    }
+    if (words == "group describe") {
+        return group_describe_command{std::move(name), vm.count("json") > 0};
+    }
+    if (words == "group delete") {
+        return group_delete_command{std::move(name)};
+    }
+    return read_group_reset_offsets(vm, std::move(name));
+}
+
 command read_command(std::string_view words, const po::parsed_options& parsed, const po::variables_map& vm) {
     std::string name = get<std::string>(vm, "name").value_or("");
     if (takes_name(words) && name.empty()) {
-        throw usage_error{std::string(words) + " needs a topic name"};
+        throw usage_error{std::string(words) + (is_group_command(words) ? " needs a group id" : " needs a topic name")};
+    }
+    if (is_group_command(words)) {
+        return read_group_command(words, vm, std::move(name));
     }
     if (words == "topic create") {
         return read_topic_create(vm, std::move(name));
@@ -429,7 +507,7 @@ parse_result parse_command_line(std::span<const std::string> args) {
         return wants_help ? help_result(usage_text()) : error_result("no command given\n\n" + usage_text());
     }
     if (!known_command(words)) {
-        if (wants_help && words == "topic") {
+        if (wants_help && (words == "topic" || words == "group")) {
             return help_result(usage_text());
         }
         return error_result("unknown command '" + words + "'\n\n" + usage_text());

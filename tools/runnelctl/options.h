@@ -104,8 +104,35 @@ struct consume_command {
     std::string format = "%v\\n";
 };
 
+struct group_list_command {
+    std::vector<std::string> states; // ListGroups state filter (Kafka's names, any case); empty: all
+    bool json = false;
+};
+
+struct group_describe_command {
+    std::string group;
+    bool json = false;
+};
+
+struct group_delete_command {
+    std::string group;
+};
+
+// Where reset-offsets moves each partition's committed offset.
+enum class reset_target { earliest, latest, offset, shift_by, timestamp };
+
+struct group_reset_offsets_command {
+    std::string group;
+    std::string topic;
+    std::optional<int32_t> partition; // unset: every partition of the topic
+    reset_target target = reset_target::earliest;
+    int64_t value = 0;    // the offset, the shift, or the timestamp (ms)
+    bool execute = false; // without it, only the plan is printed (as Kafka's tool)
+};
+
 using command = std::variant<topic_create_command, topic_list_command, topic_describe_command, topic_delete_command,
-                             topic_alter_config_command, produce_command, consume_command>;
+                             topic_alter_config_command, produce_command, consume_command, group_list_command,
+                             group_describe_command, group_delete_command, group_reset_offsets_command>;
 
 struct invocation {
     global_options global;

@@ -22,9 +22,17 @@ int run(const invocation& inv) {
                 return run_topic_alter_config(inv.global, cmd);
             } else if constexpr (std::is_same_v<T, produce_command>) {
                 return run_produce(inv.global, cmd, stdin);
-            } else {
-                static_assert(std::is_same_v<T, consume_command>);
+            } else if constexpr (std::is_same_v<T, consume_command>) {
                 return run_consume(inv.global, cmd);
+            } else if constexpr (std::is_same_v<T, group_list_command>) {
+                return run_group_list(inv.global, cmd);
+            } else if constexpr (std::is_same_v<T, group_describe_command>) {
+                return run_group_describe(inv.global, cmd);
+            } else if constexpr (std::is_same_v<T, group_delete_command>) {
+                return run_group_delete(inv.global, cmd);
+            } else {
+                static_assert(std::is_same_v<T, group_reset_offsets_command>);
+                return run_group_reset_offsets(inv.global, cmd);
             }
         },
         inv.what);

@@ -162,6 +162,46 @@ TEST(options, consume_output_and_limits) {
     expect_usage_error({"consume", "t", "--partition=-2"}, "--partition must be >= 0");
 }
 
+TEST(options, group_commands) {
+    auto list = parse_ok<group_list_command>({"group", "list", "--state", "Stable", "--state", "empty", "--json"});
+    EXPECT_EQ(list.states, (std::vector<std::string>{"Stable", "empty"}));
+    EXPECT_TRUE(list.json);
+    auto describe = parse_ok<group_describe_command>({"group", "describe", "g1"});
+    EXPECT_EQ(describe.group, "g1");
+    EXPECT_FALSE(describe.json);
+    EXPECT_EQ(parse_ok<group_delete_command>({"group", "delete", "g2"}).group, "g2");
+    expect_usage_error({"group", "describe"}, "needs a group id");
+    expect_usage_error({"group", "rename", "g"}, "unknown command");
+}
+
+TEST(options, group_reset_offsets) {
+    auto r = parse_ok<group_reset_offsets_command>({"group", "reset-offsets", "g", "--topic", "t", "--to-earliest"});
+    EXPECT_EQ(r.group, "g");
+    EXPECT_EQ(r.topic, "t");
+    EXPECT_EQ(r.target, reset_target::earliest);
+    EXPECT_FALSE(r.partition);
+    EXPECT_FALSE(r.execute) << "a dry run unless --execute";
+    r = parse_ok<group_reset_offsets_command>(
+        {"group", "reset-offsets", "g", "--topic", "t", "--partition", "3", "--shift-by", "-5", "--execute"});
+    EXPECT_EQ(r.target, reset_target::shift_by);
+    EXPECT_EQ(r.value, -5);
+    EXPECT_EQ(r.partition, 3);
+    EXPECT_TRUE(r.execute);
+    EXPECT_EQ(parse_ok<group_reset_offsets_command>({"group", "reset-offsets", "g", "--topic", "t", "--to-offset", "9"})
+                  .value,
+              9);
+    EXPECT_EQ(parse_ok<group_reset_offsets_command>({"group", "reset-offsets", "g", "--topic", "t", "--to-latest"}).target,
+              reset_target::latest);
+    EXPECT_EQ(
+        parse_ok<group_reset_offsets_command>({"group", "reset-offsets", "g", "--topic", "t", "--to-timestamp", "1"})
+            .target,
+        reset_target::timestamp);
+    expect_usage_error({"group", "reset-offsets", "g", "--to-earliest"}, "needs --topic");
+    expect_usage_error({"group", "reset-offsets", "g", "--topic", "t"}, "exactly one of");
+    expect_usage_error({"group", "reset-offsets", "g", "--topic", "t", "--to-earliest", "--to-latest"}, "exactly one of");
+    expect_usage_error({"group", "reset-offsets", "g", "--topic", "t", "--to-offset", "-1"}, "--to-offset");
+}
+
 TEST(options, unknown_commands_and_options) {
     expect_usage_error({}, "no command");
     expect_usage_error({"topik", "list"}, "unknown command 'topik'");
