@@ -6,13 +6,20 @@
 //            "partitions <json>" (what kafkajs's partitioner chose, from
 //            its own partitioner function) at the end. With IDEMPOTENT=1
 //            the producer is idempotent (the broker may be restarted meanwhile).
+//            TOPIC_CONFIG (JSON) holds the topic's configs. With BAD_INPUT=1,
+//            after the first half: a record of OVERSIZED_VALUE to SMALL_TOPIC
+//            (created with SMALL_TOPIC_CONFIG) must fail with MESSAGE_TOO_LARGE
+//            and one to MISSING_TOPIC with UNKNOWN_TOPIC_OR_PARTITION; then it
+//            prints "half", waits for "go" on stdin (the Python side sends
+//            raw bad batches meanwhile) and sends the second half.
 //   consume  read every partition from offset 0 to its high watermark and
 //            write one JSON object per record to OUT.
 // kafkajs's consumer only works through a consumer group, which this broker
 // does not have yet, so reading uses kafkajs's own cluster and broker objects
 // (the same Fetch request, decoding and decompression its consumer uses).
 // Configuration comes from the environment: RUNNEL_BOOTSTRAP, TOPIC, CODEC,
-// RECORDS, TAG, IDEMPOTENT, OUT, PARTITIONS, TIMESTAMP_BASE_MS.
+// RECORDS, TAG, IDEMPOTENT, OUT, PARTITIONS, TIMESTAMP_BASE_MS, TOPIC_CONFIG,
+// BAD_INPUT, SMALL_TOPIC, SMALL_TOPIC_CONFIG, OVERSIZED_VALUE, MISSING_TOPIC.
 'use strict';
 
 let kafkajs;
@@ -23,6 +30,7 @@ try {
   process.exit(1);
 }
 const fs = require('node:fs');
+const readline = require('node:readline');
 const { CompressionTypes, CompressionCodecs, Partitioners } = kafkajs;
 
 const env = process.env;
@@ -83,11 +91,71 @@ function client() {
   });
 }
 
+const configEntries = (json) => Object.entries(JSON.parse(json || '{}')).map(([name, value]) => ({ name, value }));
+const badInput = env.BAD_INPUT === '1';
+
+function waitForLine(expected, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const lines = readline.createInterface({ input: process.stdin });
+    const timer = setTimeout(() => reject(new Error(`no "${expected}" on stdin within ${timeoutMs} ms`)), timeoutMs);
+    lines.on('line', (line) => {
+      if (line.trim() === expected) {
+        clearTimeout(timer);
+        resolve(); // before close(), whose 'close' event would reject
+        lines.close();
+      }
+    });
+    lines.on('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`stdin closed before "${expected}"`));
+    });
+  });
+}
+
+// The send must fail with a KafkaJSProtocolError of this type (possibly as
+// the cause of KafkaJSNumberOfRetriesExceeded); returns what was reported.
+async function expectFailure(send, type) {
+  try {
+    await send();
+  } catch (e) {
+    const cause = e.type === undefined && e.cause ? e.cause : e;
+    if (cause.type !== type) {
+      throw new Error(`expected ${type}, got ${e.name} ${cause.type} (code ${cause.code}): ${e.message}`);
+    }
+    return `${e.name}: ${cause.type} (code ${cause.code}): ${cause.message}`;
+  }
+  throw new Error(`expected ${type}, but the send succeeded`);
+}
+
+async function sendBadInput(kafka, producer) {
+  const oversized = await expectFailure(
+    () => producer.send({ topic: env.SMALL_TOPIC, acks: -1, messages: [{ key: 'big', value: env.OVERSIZED_VALUE }] }),
+    'MESSAGE_TOO_LARGE',
+  );
+  // A producer of its own, with one retry: kafkajs retries a missing topic's
+  // metadata with the client's backoff (a minute of retries otherwise).
+  const once = kafka.producer({ allowAutoTopicCreation: false, retry: { retries: 1, initialRetryTime: 100 } });
+  await once.connect();
+  const missing = await expectFailure(
+    () => once.send({ topic: env.MISSING_TOPIC, acks: -1, messages: [{ key: 'lost', value: 'to a missing topic' }] }),
+    'UNKNOWN_TOPIC_OR_PARTITION',
+  );
+  await once.disconnect();
+  console.log(`bad-input oversized: ${oversized}`);
+  console.log(`bad-input missing topic: ${missing}`);
+  console.log('half');
+  await waitForLine('go', 120000);
+}
+
 async function produce() {
   const kafka = client();
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+  const topics = [{ topic, numPartitions: partitions, replicationFactor: 1, configEntries: configEntries(env.TOPIC_CONFIG) }];
+  if (badInput) {
+    topics.push({ topic: env.SMALL_TOPIC, numPartitions: 1, replicationFactor: 1, configEntries: configEntries(env.SMALL_TOPIC_CONFIG) });
+  }
+  await admin.createTopics({ topics, waitForLeaders: true });
   await admin.disconnect();
 
   const idempotent = env.IDEMPOTENT === '1';
@@ -102,7 +170,11 @@ async function produce() {
   const partitioner = Partitioners.DefaultPartitioner();
   const chosen = {};
   const partitionMetadata = Array.from({ length: partitions }, (_, p) => ({ partitionId: p, leader: 1 }));
+  const half = Math.floor(records / 2);
   for (let i = 0; i < records; i += batchRecords) {
+    if (badInput && i >= half && i - batchRecords < half) {
+      await sendBadInput(kafka, producer);
+    }
     const messages = [];
     for (let j = i; j < Math.min(records, i + batchRecords); ++j) {
       const message = { key: keyOf(j), value: valueOf(j), headers: headersOf(j), timestamp: String(timestampBase + j) };

@@ -10,6 +10,15 @@ kafkajs's own partitioner, asked for every key, must agree with murmur2.
 --restart: the idempotent producer (idempotent: true, one request in
 flight) with the broker restarted (SIGTERM) after a fifth of the records:
 no duplicates, no gaps.
+--kill: the same with a flush.messages=1 topic and kill -9: every
+acknowledged record (all of them, in the end) reads back exactly once.
+--bad-input: the broker without auto-creation; after the first half, the
+producer sends a record over a small topic's max.message.bytes
+(KafkaJSProtocolError MESSAGE_TOO_LARGE) and a second producer one to a
+missing topic (UNKNOWN_TOPIC_OR_PARTITION, "This server does not host this
+topic-partition"); a raw socket sends a corrupt batch
+(acceptance.send_bad_batches) while the first producer waits; then it sends
+the second half and everything reads back as without the bad input.
 """
 
 import json
@@ -30,27 +39,45 @@ STEP_TIMEOUT_S = 300
 
 
 def node_env(endpoint, args, topic, tag, out=""):
-    return dict(os.environ, RUNNEL_BOOTSTRAP=endpoint.bootstrap, TOPIC=topic, CODEC=args.codec,
-                RECORDS=str(args.records), TAG=tag, IDEMPOTENT="1" if args.restart else "0", OUT=out,
-                PARTITIONS=str(acceptance.PARTITIONS), TIMESTAMP_BASE_MS=str(acceptance.TIMESTAMP_BASE_MS),
-                DISTINCT_KEYS=str(acceptance.DISTINCT_KEYS))
+    env = dict(os.environ, RUNNEL_BOOTSTRAP=endpoint.bootstrap, TOPIC=topic, CODEC=args.codec,
+               RECORDS=str(args.records), TAG=tag, IDEMPOTENT="1" if args.restart or args.kill else "0", OUT=out,
+               PARTITIONS=str(acceptance.PARTITIONS), TIMESTAMP_BASE_MS=str(acceptance.TIMESTAMP_BASE_MS),
+               DISTINCT_KEYS=str(acceptance.DISTINCT_KEYS), TOPIC_CONFIG=json.dumps(acceptance.topic_config(args)),
+               BAD_INPUT="1" if args.bad_input else "0")
+    if args.bad_input:
+        env.update(SMALL_TOPIC=acceptance.small_topic(topic), MISSING_TOPIC=acceptance.missing_topic(topic),
+                   SMALL_TOPIC_CONFIG=json.dumps(acceptance.SMALL_TOPIC_CONFIG),
+                   OVERSIZED_VALUE=acceptance.OVERSIZED_VALUE)
+    return env
 
 
 def produce(broker, args, topic, tag):
-    """Runs the produce step; restarts the broker mid-stream when asked.
-    Returns {key: partition} as kafkajs's partitioner chose."""
-    restart_at = args.records // 5 if args.restart else None
+    """Runs the produce step; restarts (or kills) the broker mid-stream, or
+    sends the raw bad batches, when asked. Returns {key: partition} as
+    kafkajs's partitioner chose."""
+    restart_at = acceptance.acks_before_break(args) if args.restart or args.kill else None
+    bad_input_done = not args.bad_input
     with tempfile.TemporaryFile(mode="w+") as err:
         proc = subprocess.Popen([NODE, SCRIPT, "produce"], env=node_env(broker.endpoint, args, topic, tag),
-                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True, cwd=E2E_DIR)
+                                stdin=subprocess.PIPE if args.bad_input else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=err, text=True, cwd=E2E_DIR)
         chosen = None
         deadline = time.monotonic() + STEP_TIMEOUT_S
         try:
             for line in proc.stdout:
                 if line.startswith("progress ") and restart_at is not None and int(line.split()[1]) >= restart_at:
-                    print(f"restarting the broker (SIGTERM) after {line.split()[1]} acknowledged records")
-                    broker.restart()
+                    how = "kill -9" if args.kill else "SIGTERM"
+                    print(f"restarting the broker ({how}) after {line.split()[1]} acknowledged records")
+                    broker.restart(hard=args.kill)
                     restart_at = None
+                elif line.startswith("bad-input "):
+                    print("kafkajs " + line.strip())
+                elif line.strip() == "half" and not bad_input_done:
+                    acceptance.send_bad_batches(broker.endpoint, topic)
+                    acceptance.assert_empty(broker.endpoint, acceptance.small_topic(topic))
+                    proc.stdin.write("go\n")
+                    proc.stdin.close()
+                    bad_input_done = True
                 elif line.startswith("partitions "):
                     chosen = json.loads(line[len("partitions "):])
                 if time.monotonic() > deadline:
@@ -67,6 +94,7 @@ def produce(broker, args, topic, tag):
     print(errors[-3000:], file=sys.stderr)
     assert code == 0, f"kafkajs produce exited with {code} (None: still running after {STEP_TIMEOUT_S} s)"
     assert restart_at is None, "the broker was never restarted"
+    assert bad_input_done, "kafkajs never reached the bad input"
     assert chosen, "kafkajs produce did not report its partitions"
     return chosen
 
@@ -89,7 +117,7 @@ def consume(endpoint, args, topic, tag):
 def main():
     args, rest = acceptance.parse_args(__doc__)
     tag = f"js-{args.codec}"
-    topic = f"kafkajs-{args.codec}" + ("-restart" if args.restart else "")
+    topic = acceptance.run_name("kafkajs", args)
 
     def kafkajs_produce_consume(broker):
         acceptance.require_apis(broker.endpoint)
@@ -101,15 +129,16 @@ def main():
         assert not disagree, f"kafkajs's partitioner and murmur2 disagree (key, kafkajs, murmur2): {disagree[:10]}"
         begin = time.monotonic()
         consumed = consume(broker.endpoint, args, topic, tag)
-        print(f"kafkajs {args.codec}: produced {args.records} in {produced_s:.1f} s, "
+        print(f"kafkajs {args.codec} {acceptance.mode_name(args)}: produced {args.records} in {produced_s:.1f} s, "
               f"consumed {len(consumed)} in {time.monotonic() - begin:.1f} s")
         acceptance.verify(consumed, args.records, tag, acceptance.murmur2_partition,
                           lambda i: acceptance.headers_of(i, tag),
                           lambda i, c: c.timestamp_type == "CreateTime"
                           and c.timestamp == acceptance.TIMESTAMP_BASE_MS + i)
 
-    kafkajs_produce_consume.__name__ = f"kafkajs_produce_consume_{args.codec}" + ("_restart" if args.restart else "")
-    harness.run_broker_test(kafkajs_produce_consume, argv=rest, description=__doc__)
+    kafkajs_produce_consume.__name__ = acceptance.run_name("kafkajs_produce_consume", args).replace("-", "_")
+    harness.run_broker_test(kafkajs_produce_consume, argv=rest, description=__doc__,
+                            overrides=acceptance.broker_overrides(args))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,18 @@
 and timestamps intact), and the partition and offset that `produce
 --print-offsets` reported for each line must be where the record was read.
 
---restart: the idempotent producer (--idempotent) with the broker killed
-(kill -9) and restarted mid-stream: still no duplicates and no gaps.
+--restart: the idempotent producer (--idempotent) with the broker restarted
+(SIGTERM) mid-stream, after a fifth of the records were acknowledged: still
+no duplicates and no gaps.
+--kill: the same with a flush.messages=1 topic and kill -9: every
+acknowledged record (all of them, in the end) reads back exactly once, where
+produce reported it.
+--bad-input: the broker without auto-creation; while a `runnelctl produce`
+is producing (a fifth of the records acknowledged, its input held back to a
+trickle), other runs send a record over a small topic's max.message.bytes
+(MESSAGE_TOO_LARGE) and one to a missing topic (UNKNOWN_TOPIC_OR_PARTITION),
+and a raw socket sends a corrupt batch (acceptance.send_bad_batches); then
+the first run sends the second half and everything reads back as without them.
 """
 
 import json
@@ -22,8 +32,9 @@ import harness
 
 PRODUCE_TIMEOUT_S = 240
 CTL_TIMEOUT_MS = 60_000
-ACKS_BEFORE_RESTART = 2_000
 WAIT_FOR_ACKS_S = 60
+TRICKLE_LINES = 5
+TRICKLE_PAUSE_S = 0.02
 
 
 def ctl_command(args, endpoint, *words):
@@ -50,14 +61,34 @@ def produce_command(args, endpoint, topic):
     words = ["produce", topic, "--key-separator", "\t", "--acks", "all", "--compression", args.codec, "--print-offsets"]
     for k, v in static_headers(args.codec):
         words += ["--header", f"{k}={v}"]
-    if args.restart:
+    if args.restart or args.kill:
         words.append("--idempotent")
     return ctl_command(args, endpoint, *words)
 
 
+def ctl_expecting_failure(args, endpoint, topic, line):
+    """Runs `runnelctl produce` of one line that must fail; returns its error output."""
+    result = subprocess.run(ctl_command(args, endpoint, "produce", topic, "--key-separator", "\t", "--acks", "all"),
+                            input=line, capture_output=True, text=True, timeout=CTL_TIMEOUT_MS / 1000 + 30)
+    assert result.returncode == 1, f"runnelctl produce to {topic} exited {result.returncode}: {result.stderr}"
+    return result.stderr
+
+
+def bad_input(args, endpoint, topic):
+    """Between the halves: other runs send an oversized record and one to a missing topic; then raw bad batches."""
+    errors = ctl_expecting_failure(args, endpoint, acceptance.small_topic(topic), f"big\t{acceptance.OVERSIZED_VALUE}\n")
+    assert "MESSAGE_TOO_LARGE" in errors and "1 failed" in errors, errors
+    errors = ctl_expecting_failure(args, endpoint, acceptance.missing_topic(topic), "lost\tto a missing topic\n")
+    assert "UNKNOWN_TOPIC_OR_PARTITION" in errors, errors
+    print("runnelctl: oversized record MESSAGE_TOO_LARGE, missing topic UNKNOWN_TOPIC_OR_PARTITION")
+    acceptance.send_bad_batches(endpoint, topic)
+    acceptance.assert_empty(endpoint, acceptance.small_topic(topic))
+
+
 def produce(args, broker, topic, tag):
     """Feeds the lines to `runnelctl produce`, restarting the broker after the
-    first acknowledgements when --restart; returns {line: (partition, offset)}."""
+    first acknowledgements (--restart, --kill) or sending bad input after the
+    first acknowledgements (--bad-input); returns {line: (partition, offset)}."""
     half = args.records // 2
     may_restart = threading.Event()
     stderr_file = tempfile.TemporaryFile(mode="w+")
@@ -68,25 +99,39 @@ def produce(args, broker, topic, tag):
         try:
             proc.stdin.write(input_lines(args.records, tag, 0, half))
             proc.stdin.flush()
-            may_restart.wait(timeout=WAIT_FOR_ACKS_S + 60)
-            proc.stdin.write(input_lines(args.records, tag, half, args.records))
+            # runnelctl serves delivery reports (and so prints offsets) only
+            # while it reads input: trickle lines until the restart is done.
+            deadline = time.monotonic() + WAIT_FOR_ACKS_S + 60
+            start = half
+            while not may_restart.wait(timeout=TRICKLE_PAUSE_S) and time.monotonic() < deadline:
+                end = min(args.records, start + TRICKLE_LINES)
+                proc.stdin.write(input_lines(args.records, tag, start, end))
+                proc.stdin.flush()
+                start = end
+            proc.stdin.write(input_lines(args.records, tag, start, args.records))
             proc.stdin.close()
         except BrokenPipeError:
             pass  # runnelctl stopped early; its exit code and stderr say why
 
-    if not args.restart:
+    pausing = args.restart or args.kill or args.bad_input
+    if not pausing:
         may_restart.set()  # nothing to wait for: feed every line at once
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     acks = {}
     deadline = time.monotonic() + PRODUCE_TIMEOUT_S
-    restarted = not args.restart
+    restarted = not pausing
+    pause_at = acceptance.acks_before_break(args)
     for line in proc.stdout:
         number, partition, offset = (int(x) for x in line.split("\t"))
         acks[number] = (partition, offset)
-        if not restarted and len(acks) >= ACKS_BEFORE_RESTART:
-            print(f"restarting the broker (kill -9) after {len(acks)} acknowledged records")
-            broker.restart(hard=True)
+        if not restarted and len(acks) >= pause_at:
+            if args.bad_input:
+                bad_input(args, broker.endpoint, topic)
+            else:
+                how = "kill -9" if args.kill else "SIGTERM"
+                print(f"restarting the broker ({how}) after {len(acks)} acknowledged records")
+                broker.restart(hard=args.kill)
             restarted = True
             may_restart.set()
         if time.monotonic() > deadline:
@@ -121,13 +166,20 @@ def consume(args, endpoint, topic):
 def main():
     args, rest = acceptance.parse_args(__doc__)
     tag = f"ctl-{args.codec}"
-    topic = f"runnelctl-{args.codec}" + ("-restart" if args.restart else "")
+    topic = acceptance.run_name("runnelctl", args)
+
+    def create(endpoint, name, partitions, config):
+        words = ["topic", "create", name, "--partitions", str(partitions), "--replication-factor", "1"]
+        for k, v in config.items():
+            words += ["--config", f"{k}={v}"]
+        run_ctl(args, endpoint, *words)
 
     def runnelctl_produce_consume(broker):
         acceptance.require_apis(broker.endpoint)
         endpoint = broker.endpoint
-        run_ctl(args, endpoint, "topic", "create", topic, "--partitions", str(acceptance.PARTITIONS),
-                "--replication-factor", "1")
+        create(endpoint, topic, acceptance.PARTITIONS, acceptance.topic_config(args))
+        if args.bad_input:
+            create(endpoint, acceptance.small_topic(topic), 1, acceptance.SMALL_TOPIC_CONFIG)
         started_ms = int(time.time() * 1000)
         begin = time.monotonic()
         acks = produce(args, broker, topic, tag)
@@ -136,7 +188,7 @@ def main():
         begin = time.monotonic()
         consumed = consume(args, broker.endpoint, topic)
         consumed_s = time.monotonic() - begin
-        print(f"runnelctl {args.codec}: produced {args.records} in {produced_s:.1f} s, "
+        print(f"runnelctl {args.codec} {acceptance.mode_name(args)}: produced {args.records} in {produced_s:.1f} s, "
               f"consumed {len(consumed)} in {consumed_s:.1f} s")
 
         def timestamp_ok(i, c):
@@ -151,8 +203,9 @@ def main():
         wrong = [(line, acks[line], where.get(line - 1)) for line in acks if acks[line] != where.get(line - 1)]
         assert not wrong, f"produce reported other partitions/offsets than consume found: {wrong[:10]}"
 
-    runnelctl_produce_consume.__name__ = f"runnelctl_produce_consume_{args.codec}" + ("_restart" if args.restart else "")
-    harness.run_broker_test(runnelctl_produce_consume, argv=rest, description=__doc__)
+    runnelctl_produce_consume.__name__ = acceptance.run_name("runnelctl_produce_consume", args).replace("-", "_")
+    harness.run_broker_test(runnelctl_produce_consume, argv=rest, description=__doc__,
+                            overrides=acceptance.broker_overrides(args))
 
 
 if __name__ == "__main__":
