@@ -55,9 +55,11 @@ def some_record_is_readable(endpoint, topic):
 
 
 def delivered(err):
-    """The delivery reports kcat has printed so far into the file err."""
-    err.seek(0)
-    return sum(1 for line in err if line.startswith(DELIVERED.encode()))
+    """The delivery reports kcat has printed so far into the file err. Read
+    through a file description of its own: err's offset is kcat's too, and
+    moving it would make kcat write over earlier lines."""
+    with open(err.name, "rb") as f:
+        return sum(1 for line in f if line.startswith(DELIVERED.encode()))
 
 
 def trickle_until_delivered(proc, err, tag, start, end, count):
@@ -111,7 +113,7 @@ def produce(args, broker, topic, tag):
     if args.kill or args.bad_input:
         command += ["-v", "-v"]  # verbosity 3: a line per delivery report
     half = args.records // 2
-    with tempfile.TemporaryFile() as err:
+    with tempfile.NamedTemporaryFile() as err:
         proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
         try:
             proc.stdin.write(input_lines(tag, 0, half))
