@@ -313,6 +313,42 @@ def topic_config(args):
     return dict(TOPIC_CONFIG_KILL) if args.kill else {}
 
 
+def described_configs(endpoint, topic, names, timeout_s=30):
+    """{name: value} of a topic's configs, by DescribeConfigs v0 on a raw socket."""
+    w = raw_kafka.Writer(False)
+    w.array([topic], lambda w, t: (w.int8(2), w.string(t), w.array(list(names), lambda w, n: w.string(n))))
+    conn = raw_kafka.Connection(endpoint.host, endpoint.port, timeout_s=timeout_s)
+    try:
+        body = conn.receive(conn.send(32, 0, w.buf))
+    finally:
+        conn.close()
+    assert body is not None, "the broker closed the connection instead of answering DescribeConfigs"
+    r = raw_kafka.Reader(body)
+    r.int32()  # throttle
+
+    def resource(r):
+        error, message, _type, name = r.int16(), r.string(), r.int8(), r.string()
+        # name, value, read_only, is_default, is_sensitive
+        configs = r.array(lambda r: (r.string(), r.string(), r.int8(), r.int8(), r.int8()))
+        return error, message, name, configs
+
+    [(error, message, name, configs)] = r.array(resource)
+    assert error == 0 and name == topic, f"DescribeConfigs {topic}: error {error} ({message}), resource {name}"
+    return {n: v for n, v, *_ in configs}
+
+
+def check_topic_configs(endpoint, topic, args):
+    """The configs this mode created its topics with are the topics' configs
+    (so that, say, the kill test really runs on flush.messages=1)."""
+    wanted = {topic: topic_config(args)}
+    if args.bad_input:
+        wanted[small_topic(topic)] = SMALL_TOPIC_CONFIG
+    for name, config in wanted.items():
+        if config:
+            got = described_configs(endpoint, name, config)
+            assert got == config, f"topic {name}: configs {got}, created with {config}"
+
+
 def acks_before_break(args):
     """Acknowledged records to wait for before the broker is restarted or killed mid-stream."""
     return max(1, args.records // 5)

@@ -222,6 +222,7 @@ def main():
         begin = time.monotonic()
         deliveries = produce(broker, args, topic, tag)
         produced_s = time.monotonic() - begin
+        acceptance.check_topic_configs(broker.endpoint, topic, args)
         wrong = [(i, p) for i, (p, _) in deliveries.acknowledged.items()
                  if p != acceptance.crc32_partition(acceptance.key_of(i))]
         assert not wrong, f"librdkafka's partitioner disagrees with CRC-32 for {len(wrong)} records: {wrong[:10]}"

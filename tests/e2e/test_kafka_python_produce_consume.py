@@ -287,6 +287,7 @@ def main():
         begin = time.monotonic()
         outcomes = produce(broker, topic, args, tag)
         produced_s = time.monotonic() - begin
+        acceptance.check_topic_configs(broker.endpoint, topic, args)
         begin = time.monotonic()
         consumed = consume(broker.endpoint, topic, None if args.kill else args.records)
         print(f"kafka-python {args.codec} {acceptance.mode_name(args)}: produced {args.records} in {produced_s:.1f} s, "

@@ -124,6 +124,7 @@ def main():
         begin = time.monotonic()
         chosen = produce(broker, args, topic, tag)
         produced_s = time.monotonic() - begin
+        acceptance.check_topic_configs(broker.endpoint, topic, args)
         disagree = [(k, p, acceptance.murmur2_partition(k)) for k, p in chosen.items()
                     if p != acceptance.murmur2_partition(k)]
         assert not disagree, f"kafkajs's partitioner and murmur2 disagree (key, kafkajs, murmur2): {disagree[:10]}"

@@ -194,6 +194,7 @@ def main():
         begin = time.monotonic()
         produce(args, broker, topic, tag)
         produced_s = time.monotonic() - begin
+        acceptance.check_topic_configs(broker.endpoint, topic, args)
         finished_ms = int(time.time() * 1000)
         begin = time.monotonic()
         consumed = consume(broker.endpoint, topic)
