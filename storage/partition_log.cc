@@ -196,6 +196,30 @@ result<read_result> partition_log::read(int64_t offset, const read_options& opti
         if (stop_at == start) {
             break;
         }
+        // Never hand out bytes whose CRCs were not checked since the
+        // segment was opened (a closed segment is not scanned at start-up):
+        // damage on disk becomes an error here, not garbage for a client.
+        uint64_t good_end = stop_at;
+        if (auto checked = seg.verify(start, stop_at, &good_end); !checked.ok()) {
+            if (out.slices.empty() && good_end <= start) {
+                return checked.err();
+            }
+            // What comes before the damage is good and is handed out; the
+            // next read, starting at the damaged batch, fails.
+            if (good_end > start) {
+                if (out.slices.empty()) {
+                    out.first_offset = (*loc)->header.base_offset;
+                }
+                out.slices.push_back(slice{seg.log_file(), start, good_end - start});
+                out.bytes += good_end - start;
+                auto h = seg.read_header(good_end);
+                if (!h.ok()) {
+                    return h.err();
+                }
+                out.next_offset = h->base_offset;
+            }
+            break;
+        }
         if (out.slices.empty()) {
             out.first_offset = (*loc)->header.base_offset;
         }

@@ -226,6 +226,7 @@ void segment::reset_state() {
     rolling_timestamp_ = -1;
     rolling_from_batch_ = false;
     bytes_since_index_entry_ = 0;
+    verified_ = 0;
 }
 
 status segment::recover(recovery_report* report) {
@@ -262,6 +263,7 @@ status segment::recover(recovery_report* report) {
         ++batches;
     }
     size_ = scanner.position();
+    verified_ = size_;
     if (report != nullptr) {
         report->bytes_scanned += *file_size;
         report->batches += batches;
@@ -382,8 +384,46 @@ status segment::append(const proto::batch_header& h, byte_span batch) {
         (void)log_->truncate(size_);
         return written;
     }
+    const uint64_t before = size_;
     index_batch(h, size_);
+    if (verified_ == before) {
+        verified_ = size_; // its CRC was checked before the append
+    }
     dirty_ = true;
+    return {};
+}
+
+status segment::verify(uint64_t from, uint64_t to, uint64_t* good_end) {
+    to = std::min(to, size_);
+    if (good_end != nullptr) {
+        *good_end = to;
+    }
+    if (to <= verified_) {
+        return {};
+    }
+    const bool extends = from <= verified_;
+    batch_scanner scanner(*log_, extends ? verified_ : from, to, scan_chunk_bytes, options_.batch_bytes_max);
+    for (;;) {
+        auto next = scanner.next(true);
+        if (!next.ok()) {
+            return next.err();
+        }
+        if (!*next) {
+            break;
+        }
+    }
+    if (!scanner.problem().empty()) {
+        if (good_end != nullptr) {
+            *good_end = scanner.position();
+        }
+        if (extends) {
+            verified_ = std::max(verified_, scanner.position());
+        }
+        return make_error(errc::corrupt, fmt::format("{}: {}", log_path(), scanner.problem()));
+    }
+    if (extends) {
+        verified_ = std::max(verified_, scanner.position());
+    }
     return {};
 }
 
@@ -502,6 +542,7 @@ result<bool> segment::truncate_to(int64_t offset) {
     RUNNEL_TRY(time_index_->truncate_entries(*keep_times));
     RUNNEL_TRY(log_->truncate(cut));
     size_ = cut;
+    verified_ = std::min(verified_, cut);
     dirty_ = true;
     RUNNEL_TRY(load_tail());
     return true;

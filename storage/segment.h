@@ -76,6 +76,15 @@ public:
     status append(const proto::batch_header& h, byte_span batch);
 
     result<proto::batch_header> read_header(uint64_t position);
+    // Checks the CRC of every batch in [from, to) (from a batch boundary)
+    // that has not been checked since the segment was opened: the bytes a
+    // read is about to hand out. Batches this process appended or a
+    // recovery scan checked count as checked. Fails with corrupt, naming
+    // the batch, at the first bad one; *good_end (if given) is then where
+    // that batch starts, the end of the bytes that are good.
+    status verify(uint64_t from, uint64_t to, uint64_t* good_end = nullptr);
+    // Bytes from the start of the file known good (CRCs checked).
+    uint64_t verified_bytes() const { return verified_; }
     // The first batch whose last offset is >= offset, at or after start_hint.
     result<std::optional<batch_location>> find_batch(int64_t offset);
     // The first batch whose max timestamp is >= timestamp.
@@ -133,6 +142,7 @@ private:
     int64_t offset_of_max_timestamp_ = -1;
     int64_t rolling_timestamp_ = -1;
     bool rolling_from_batch_ = false;
+    uint64_t verified_ = 0; // [0, verified_) has had its CRCs checked
     uint64_t bytes_since_index_entry_ = 0;
     bool dirty_ = false;
 };

@@ -12,6 +12,7 @@
 #include "broker/fetch_response_writer.h"
 #include "broker/fetch_session.h"
 #include "broker/handlers/handlers.h"
+#include "broker/logging.h"
 #include "broker/partition_data.h"
 #include "protocol/errors.h"
 
@@ -107,8 +108,14 @@ void read_one(fetch_item& item, partition* p, read_budget& budget, bool committe
     }
     auto read = log.read(offset, options);
     if (!read.ok()) {
-        set_error(item, read.code() == storage::errc::offset_out_of_range ? error_code::offset_out_of_range
-                                                                          : error_code::kafka_storage_error);
+        const storage::errc code = read.code();
+        if (code != storage::errc::offset_out_of_range) {
+            get_logger("data")->error("reading {}-{} at offset {}: {}", item.topic, item.want.key.partition, offset,
+                                      read.err().message);
+        }
+        set_error(item, code == storage::errc::offset_out_of_range ? error_code::offset_out_of_range
+                        : code == storage::errc::corrupt           ? error_code::corrupt_message
+                                                                   : error_code::kafka_storage_error);
         return;
     }
     item.answer.records = std::move(read->slices);
