@@ -2,11 +2,30 @@
 #include "tools/runnel-bench/reader.h"
 
 namespace runnel::bench {
+namespace {
+
+// librdkafka 2.0 stops fetching while its prefetch queue holds more than
+// queued.min.messages (default 100,000, counted over all the partitions that
+// share one queue) and looks again only after a fetch backoff of about half a
+// second, by which time the application has long emptied the queue: reading
+// a few million records measured those pauses, not the broker. A larger
+// queue (bounded, and the user's -X still wins) keeps the fetches flowing.
+const std::vector<key_value> prefetch_properties{
+    {"queued.min.messages", "1000000"},
+    {"queued.max.messages.kbytes", "262144"},
+};
+
+std::vector<key_value> with_prefetch(std::vector<key_value> properties) {
+    properties.insert(properties.end(), prefetch_properties.begin(), prefetch_properties.end());
+    return properties;
+}
+
+} // namespace
 
 std::unique_ptr<record_reader> record_reader::assign(const target& t, const common_options& common,
                                                      const std::vector<int64_t>& start_offsets, std::string* error) {
     std::unique_ptr<record_reader> r(new record_reader());
-    auto conf = make_conf(t, common, {{"enable.partition.eof", "false"}}, error);
+    auto conf = make_conf(t, common, with_prefetch({{"enable.partition.eof", "false"}}), error);
     r->rk_ = conf ? make_handle(RD_KAFKA_CONSUMER, std::move(conf), error) : nullptr;
     if (!r->rk_) {
         return nullptr;
@@ -29,10 +48,10 @@ std::unique_ptr<record_reader> record_reader::subscribe(const target& t, const c
     std::unique_ptr<record_reader> r(new record_reader());
     r->group_ = true;
     auto conf = make_conf(t, common,
-                          {{"group.id", group},
-                           {"enable.auto.commit", "false"},
-                           {"enable.partition.eof", "false"},
-                           {"auto.offset.reset", "earliest"}},
+                          with_prefetch({{"group.id", group},
+                                         {"enable.auto.commit", "false"},
+                                         {"enable.partition.eof", "false"},
+                                         {"auto.offset.reset", "earliest"}}),
                           error);
     r->rk_ = conf ? make_handle(RD_KAFKA_CONSUMER, std::move(conf), error) : nullptr;
     if (!r->rk_) {
