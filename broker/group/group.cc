@@ -152,9 +152,15 @@ bool group::supports_protocols(const std::string& protocol_type, const std::vect
     return false;
 }
 
-bool group::accepts_joining_member(const std::string& member_id) const {
+bool group::accepts_joining_member(const join_request& request) const {
     const auto max = static_cast<size_t>(std::max(config_.max_size, 0));
-    auto it = members_.find(member_id);
+    auto it = members_.find(request.member_id);
+    if (it == members_.end() && request.group_instance_id) {
+        // A static member coming back takes its own place, not a new one.
+        if (auto s = static_members_.find(*request.group_instance_id); s != static_members_.end()) {
+            it = members_.find(s->second);
+        }
+    }
     switch (state_) {
     case group_state::empty:
     case group_state::dead: return true;
@@ -162,7 +168,9 @@ bool group::accepts_joining_member(const std::string& member_id) const {
         if (it != members_.end() && it->second.awaiting_join) {
             return true;
         }
-        size_t awaiting = pending_members_.size();
+        // Counting those that have rejoined (not the group's size) lets a
+        // lowered group.max.size take effect, the latecomers staying out.
+        size_t awaiting = 0;
         for (const auto& [id, m] : members_) {
             awaiting += m.awaiting_join ? 1 : 0;
         }
@@ -179,7 +187,7 @@ error_code group::check_join(const join_request& request) const {
         request.session_timeout_ms > config_.max_session_timeout_ms) {
         return error_code::invalid_session_timeout;
     }
-    if (!accepts_joining_member(request.member_id)) {
+    if (!accepts_joining_member(request)) {
         return error_code::group_max_size_reached;
     }
     if (state_ == group_state::dead) {
@@ -197,6 +205,15 @@ void group::join(const join_request& request, int64_t now_ms, join_callback done
         join_result r;
         r.error = e;
         r.member_id = request.member_id;
+        if (e == error_code::group_max_size_reached) {
+            // The id it was given is void: it must not hold up the rebalance.
+            r.member_id.clear();
+            if (pending_members_.erase(request.member_id) > 0) {
+                done(std::move(r));
+                maybe_complete_join(now_ms);
+                return;
+            }
+        }
         done(std::move(r));
         return;
     }
@@ -599,7 +616,7 @@ void group::sync(const sync_request& request, int64_t now_ms, sync_callback done
         previous(std::move(r));
     }
     pending_sync_.erase(m.member_id);
-    if (leader_ != m.member_id || sync_store_in_flight_) {
+    if (leader_ != m.member_id || sync_store_generation_ == generation_) {
         return;
     }
     // The leader's assignment: members it left out get an empty one; ids
@@ -613,7 +630,7 @@ void group::sync(const sync_request& request, int64_t now_ms, sync_callback done
             a->second = assignment;
         }
     }
-    sync_store_in_flight_ = true;
+    sync_store_generation_ = generation_;
     pending_store p;
     p.purpose = store_purpose::sync_assignments;
     p.generation = generation_;

@@ -245,7 +245,7 @@ private:
     proto::error_code check_join(const join_request& request) const;
     bool supports_protocols(const std::string& protocol_type, const std::vector<join_protocol>& protocols,
                             const std::string* except_member) const;
-    bool accepts_joining_member(const std::string& member_id) const;
+    bool accepts_joining_member(const join_request& request) const;
     void join_new_member(const join_request& request, int64_t now_ms, join_callback done);
     void join_known_member(const join_request& request, int64_t now_ms, join_callback done);
     void rejoin_static_member(const join_request& request, const std::string& old_member_id, int64_t now_ms,
@@ -297,7 +297,7 @@ private:
     int64_t sync_deadline_ms_ = 0;
     // The leader's assignments waiting for their record to be stored.
     std::map<std::string, proto::bytes> pending_assignments_;
-    bool sync_store_in_flight_ = false;
+    int32_t sync_store_generation_ = -1; // the generation whose assignment is being stored
     std::map<uint64_t, pending_store> stores_in_flight_;
     std::deque<store_request> store_queue_;
     uint64_t next_store_id_ = 1;

@@ -48,8 +48,8 @@ void group::stored(uint64_t id, error_code error, int64_t now_ms) {
     switch (p.purpose) {
     case store_purpose::plain: return;
     case store_purpose::sync_assignments:
-        if (p.generation == generation_) {
-            sync_store_in_flight_ = false;
+        if (p.generation == sync_store_generation_) {
+            sync_store_generation_ = -1;
         }
         if (error == error_code::none) {
             complete_sync(p.generation, now_ms);

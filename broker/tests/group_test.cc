@@ -209,6 +209,28 @@ TEST_F(group_test, a_failed_store_fails_the_sync_and_rebalances) {
     EXPECT_EQ(g().state(), group_state::preparing_rebalance);
 }
 
+TEST_F(group_test, a_store_of_an_older_generation_does_not_block_the_next_one) {
+    auto& j = join_new();
+    const std::string id = j.result->member_id;
+    auto& s1 = sync(id, 1, {{id, text("one")}});
+    auto old_store = g().take_store_request();
+    ASSERT_TRUE(old_store);
+    auto& other = join_new(); // a rebalance begins while generation 1's assignment is being written
+    EXPECT_EQ(s1.result->error, error_code::rebalance_in_progress);
+    rejoin(id);
+    ASSERT_TRUE(other.result);
+    EXPECT_EQ(g().generation(), 2);
+    auto& s2 = sync(id, 2, {{id, text("two")}});
+    auto new_store = g().take_store_request();
+    ASSERT_TRUE(new_store) << "generation 2's assignment is written although generation 1's is still in flight";
+    g().stored(old_store->id, error_code::none, 0);
+    EXPECT_FALSE(s2.result);
+    g().stored(new_store->id, error_code::none, 0);
+    ASSERT_TRUE(s2.result);
+    EXPECT_EQ(s2.result->assignment, text("two"));
+    EXPECT_EQ(g().state(), group_state::stable);
+}
+
 TEST_F(group_test, followers_wait_for_the_leaders_sync) {
     auto ids = form(2);
     EXPECT_EQ(g().generation(), 1);
@@ -356,6 +378,25 @@ TEST_F(group_test, join_checks_session_timeout_protocols_and_size) {
     EXPECT_EQ(no_common.result->error, error_code::inconsistent_group_protocol);
 }
 
+TEST_F(group_test, a_pending_member_refused_for_the_size_does_not_hold_up_the_rebalance) {
+    config_.max_size = 2;
+    auto ids = form(2);
+    auto& rebalance = rejoin(ids[1], {"range", "roundrobin"}, std::nullopt, 1000);
+    join_request r = joining("");
+    r.require_known_member_id = true;
+    capture<join_result> first;
+    g().join(r, 1000, first.callback());
+    ASSERT_EQ(first.result->error, error_code::member_id_required);
+    r.member_id = first.result->member_id;
+    capture<join_result> second;
+    rejoin(ids[0], {"range"}, std::nullopt, 1000);
+    g().join(r, 1000, second.callback());
+    EXPECT_EQ(second.result->error, error_code::group_max_size_reached);
+    EXPECT_EQ(g().pending_member_count(), 0u);
+    ASSERT_TRUE(rebalance.result) << "the rebalance completed without waiting for the refused member";
+    EXPECT_EQ(rebalance.result->generation, 2);
+}
+
 TEST_F(group_test, the_protocol_most_members_prefer_among_common_ones_wins) {
     group_config c = config_;
     c.initial_rebalance_delay_ms = 100;
@@ -433,6 +474,16 @@ TEST_F(group_test, a_static_leader_rejoining_with_v9_learns_it_leads_but_skips_t
     EXPECT_TRUE(c.result->skip_assignment);
     EXPECT_EQ(c.result->members.size(), 2u);
     EXPECT_EQ(g().state(), group_state::stable);
+}
+
+TEST_F(group_test, a_static_member_coming_back_to_a_full_group_takes_its_own_place) {
+    config_.max_size = 2;
+    auto ids = form(2, {std::string("i-0"), std::string("i-1")});
+    auto& j = join_new({"range"}, std::string("i-1"), 5000);
+    store_all(error_code::none, 5000);
+    ASSERT_TRUE(j.result);
+    EXPECT_EQ(j.result->error, error_code::none);
+    EXPECT_EQ(join_new({"range"}, std::string("i-2"), 5000).result->error, error_code::group_max_size_reached);
 }
 
 TEST_F(group_test, a_static_member_id_from_another_incarnation_is_fenced) {
