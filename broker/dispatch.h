@@ -85,7 +85,10 @@ template <typename Api, auto Handler>
 asio::awaitable<handler_result> decode_and_run(request_context& ctx, proto::reader& r, bool& decode_failed) {
     typename Api::request_type request;
     request.decode(r, ctx.api_version);
-    r.expect_end();
+    // Bytes after the body are ignored, as Kafka's broker ignores them:
+    // librdkafka before 2.1 (Debian 12's 2.0.2) sends ListGroups v3+ with a
+    // second tagged-field section and OffsetFetch v6+ for all partitions
+    // with the unfinished placeholder of an array after the body.
     if (!r.ok()) {
         decode_failed = true;
         co_return std::nullopt;
@@ -100,7 +103,10 @@ template <typename Api, auto Handler>
 asio::awaitable<handler_result> decode_and_run_raw(request_context& ctx, proto::reader& r, bool& decode_failed) {
     typename Api::request_type request;
     request.decode(r, ctx.api_version);
-    r.expect_end();
+    // Bytes after the body are ignored, as Kafka's broker ignores them:
+    // librdkafka before 2.1 (Debian 12's 2.0.2) sends ListGroups v3+ with a
+    // second tagged-field section and OffsetFetch v6+ for all partitions
+    // with the unfinished placeholder of an array after the body.
     if (!r.ok()) {
         decode_failed = true;
         co_return std::nullopt;
