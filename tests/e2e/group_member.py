@@ -51,6 +51,13 @@ class Journal:
         self.owned -= set(partitions)
         self.event(ev, partitions)
 
+    def stop_owning(self):
+        """The loop has stopped: nothing more is processed, whatever close()
+        (which leaves the group) reports afterwards."""
+        gone = sorted(self.owned)
+        self.owned = set()
+        self.event("closing", gone)
+
     def processed_batch(self, pairs):
         self.records.write("".join(f"{p} {o}\n" for p, o in pairs))
         self.records.flush()
@@ -112,6 +119,7 @@ def run_confluent(args, journal):
             # A rebalance took the partitions: the next owner starts at the
             # last commit and processes these again (at least once).
             journal.event("commit-failed", error=str(e))
+    journal.stop_owning()
     consumer.close()
     journal.event("closed")
 
@@ -146,6 +154,7 @@ def run_kafka_python(args, journal):
             consumer.commit(offsets)
         except (CommitFailedError, KafkaError) as e:
             journal.event("commit-failed", error=str(e))
+    journal.stop_owning()
     consumer.close()
     journal.event("closed")
 

@@ -28,7 +28,9 @@ const kafka = new Kafka({ clientId: name, brokers: [bootstrap], logLevel: logLev
                           retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 } });
 const consumer = kafka.consumer({ groupId, sessionTimeout, heartbeatInterval: 1000, rebalanceTimeout: 20000 });
 
+let stopping = false;
 consumer.on(consumer.events.GROUP_JOIN, (e) => {
+  if (stopping) return;
   const mine = (e.payload.memberAssignment[topic] || []).map(Number);
   const gone = [...owned];
   owned = new Set();
@@ -47,14 +49,15 @@ consumer.on(consumer.events.CRASH, (e) => {
   event('crashed', gone, { error: String(e.payload.error) });
 });
 
-let stopping = false;
 process.on('SIGTERM', async () => {
   if (stopping) return;
   stopping = true;
-  try { await consumer.disconnect(); } catch (e) { /* closing anyway */ }
+  // Nothing new is taken from here on; leaving the group comes after.
   const gone = [...owned];
   owned = new Set();
-  event('closed', gone);
+  event('closing', gone);
+  try { await consumer.disconnect(); } catch (e) { /* closing anyway */ }
+  event('closed');
   process.exit(0);
 });
 
