@@ -71,13 +71,17 @@ void define_network(config_registry& r) {
     r.define("max.connections", int32, int32_max, at_least(0), medium, cluster_wide,
              "The most client connections the broker holds at once; more are closed at accept.");
     r.define("max.connections.per.ip", int32, int32_max, at_least(0), medium, cluster_wide,
-             "The most connections one client address may hold at once.");
+             "The most connections one client address may hold at once; more are closed at accept.");
     r.define("connections.max.idle.ms", int64, "600000", {}, medium, read_only,
-             "Connections with no traffic for this long are closed.");
+             "Connections with no traffic for this long are closed; a negative value never closes them.");
     r.define("queued.max.requests", int32, "500", at_least(1), high, read_only,
              "Requests that may wait for a handler before the network threads stop reading.");
-    r.define("queued.max.request.bytes", int64, "-1", {}, medium, read_only,
-             "Bytes of waiting requests before reading stops; -1 for no byte limit.");
+    // Kafka's default is -1 (no limit). Runnel bounds request memory by
+    // default: with no limit, connections that each announce a frame of
+    // socket.request.max.bytes could make the broker buffer without end.
+    r.define("queued.max.request.bytes", int64, "268435456", {}, medium, read_only,
+             "Bytes of requests being read or handled, over all connections, before connections stop reading "
+             "new ones; -1 for no limit.");
     r.define("num.network.threads", int32, "3", at_least(1), high, cluster_wide,
              "Threads that read requests and write responses.");
     r.define("num.io.threads", int32, "8", at_least(1), high, cluster_wide,

@@ -28,9 +28,11 @@ std::optional<std::string> duplicate_in(const string_list& items) {
     return std::nullopt;
 }
 
-// Levenshtein distance, for "did you mean" hints on unknown keys. Key names
-// are short (under 64 characters), so the quadratic table is small.
-size_t edit_distance(std::string_view a, std::string_view b) {
+// Levenshtein distance, for "did you mean" hints on unknown keys, or any
+// value above `limit` once the distance is known to exceed it: a row whose
+// smallest cell passes the limit ends the table early (a file of many long
+// unknown keys cost seconds before; found by properties_fuzz).
+size_t edit_distance(std::string_view a, std::string_view b, size_t limit) {
     std::vector<size_t> row(b.size() + 1);
     for (size_t j = 0; j <= b.size(); ++j) {
         row[j] = j;
@@ -38,10 +40,15 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     for (size_t i = 1; i <= a.size(); ++i) {
         size_t diagonal = row[0];
         row[0] = i;
+        size_t row_min = row[0];
         for (size_t j = 1; j <= b.size(); ++j) {
             size_t above = row[j];
             row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
             diagonal = above;
+            row_min = std::min(row_min, row[j]);
+        }
+        if (row_min > limit) {
+            return row_min;
         }
     }
     return row[b.size()];
@@ -352,7 +359,13 @@ std::optional<std::string_view> config_registry::nearest(std::string_view name) 
     std::optional<std::string_view> best;
     size_t best_distance = budget + 1;
     for (const config_definition& definition : definitions_) {
-        size_t d = edit_distance(name, definition.name);
+        // The lengths alone bound the distance from below.
+        const size_t length_gap = name.size() > definition.name.size() ? name.size() - definition.name.size()
+                                                                       : definition.name.size() - name.size();
+        if (length_gap >= best_distance) {
+            continue;
+        }
+        size_t d = edit_distance(name, definition.name, best_distance - 1);
         if (d < best_distance) {
             best_distance = d;
             best = definition.name;

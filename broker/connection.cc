@@ -5,12 +5,15 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <memory>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/read.hpp>
 #include <asio/use_awaitable.hpp>
@@ -43,8 +46,12 @@ int16_t read_be16(const uint8_t* p) {
 }
 } // namespace
 
-connection::connection(asio::ip::tcp::socket socket, broker_state& broker, connection_limits limits)
-    : socket_(std::move(socket)), broker_(broker), limits_(limits) {
+connection::connection(asio::ip::tcp::socket socket, broker_state& broker, connection_limits limits,
+                       std::shared_ptr<request_memory_pool> memory, connection_quotas::slot slot)
+    : socket_(std::move(socket)), broker_(broker), limits_(limits), memory_(std::move(memory)), slot_(std::move(slot)),
+      idle_timer_(socket_.get_executor()),
+      memory_timer_(std::make_shared<asio::steady_timer>(socket_.get_executor())) {
+    assert(memory_ != nullptr);
     std::error_code ec;
     auto ep = socket_.remote_endpoint(ec);
     peer_ = ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -52,6 +59,9 @@ connection::connection(asio::ip::tcp::socket socket, broker_state& broker, conne
 }
 
 void connection::close() {
+    closed_ = true;
+    idle_timer_.cancel();
+    memory_timer_->cancel();
     std::error_code ec;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -62,20 +72,61 @@ bool connection::reject(std::string_view reason) {
     return false;
 }
 
+asio::awaitable<bool> connection::make_room(size_t n) {
+    if (end_ < capacity_) {
+        co_return true; // room to read into
+    }
+    const size_t unread = end_ - begin_;
+    if (capacity_ >= n) {
+        // The frame fits once the bytes before it are dropped.
+        std::memmove(buffer_.get(), buffer_.get() + begin_, unread);
+        begin_ = 0;
+        end_ = unread;
+        co_return true;
+    }
+    if (capacity_ == 0) {
+        buffer_ = std::make_unique_for_overwrite<uint8_t[]>(receive_chunk_bytes);
+        capacity_ = receive_chunk_bytes;
+        co_return true;
+    }
+    // The frame outgrew the receive buffer, which holds nothing but its first
+    // bytes: it gets a buffer of exactly its size, so no byte of the next
+    // frame is ever read into it, and the buffer goes (with its memory) as
+    // soon as the frame is handled.
+    assert(capacity_ == receive_chunk_bytes && memory_held_.size() == 0 && n > capacity_);
+    if (!co_await reserve(n - receive_chunk_bytes)) {
+        co_return false;
+    }
+    auto bigger = std::make_unique_for_overwrite<uint8_t[]>(n);
+    std::memcpy(bigger.get(), buffer_.get() + begin_, unread);
+    buffer_ = std::move(bigger);
+    capacity_ = n;
+    begin_ = 0;
+    end_ = unread;
+    co_return true;
+}
+
+void connection::drop_large_buffer() {
+    if (capacity_ > receive_chunk_bytes) {
+        assert(begin_ == end_);
+        buffer_.reset();
+        capacity_ = 0;
+        begin_ = end_ = 0;
+    }
+    memory_held_.release();
+}
+
 asio::awaitable<bool> connection::fill(size_t n) {
     while (end_ - begin_ < n) {
-        if (buffer_.size() - begin_ < n) {
-            // Move the unread bytes to the front and make room for n of them.
-            std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
-            end_ -= begin_;
-            begin_ = 0;
-            if (buffer_.size() < n) {
-                buffer_.resize(std::max(n, receive_chunk_bytes));
-            }
+        if (!co_await make_room(n)) {
+            co_return false;
         }
-        auto [ec, got] = co_await socket_.async_read_some(asio::buffer(buffer_.data() + end_, buffer_.size() - end_),
+        auto [ec, got] = co_await socket_.async_read_some(asio::buffer(buffer_.get() + end_, capacity_ - end_),
                                                           asio::experimental::as_tuple(asio::use_awaitable));
         if (ec) {
+            if (closed_) {
+                co_return false; // closed here, and already logged
+            }
             if (ec != asio::error::eof && ec != asio::error::operation_aborted) {
                 spdlog::debug("connection from {}: read failed: {}", peer_, ec.message());
             }
@@ -85,40 +136,92 @@ asio::awaitable<bool> connection::fill(size_t n) {
             co_return false;
         }
         end_ += got;
+        last_activity_ = clock::now();
     }
     co_return true;
 }
 
+asio::awaitable<bool> connection::reserve(size_t n) {
+    // Waiting for memory is the broker's doing, not idleness.
+    busy_ = true;
+    bool logged = false;
+    // Bounded by the connection's life: close() cancels the wait.
+    while (!closed_ && !memory_->try_reserve(n, memory_held_)) {
+        if (!logged) {
+            spdlog::debug("connection from {}: request memory spent (queued.max.request.bytes = {}): "
+                          "waiting to buffer a request of {} bytes", peer_, memory_->capacity(), n);
+            logged = true;
+        }
+        co_await memory_->wait(memory_timer_);
+    }
+    busy_ = false;
+    last_activity_ = clock::now();
+    co_return !closed_;
+}
+
+asio::awaitable<void> connection::watch_idle() {
+    const auto idle = std::chrono::milliseconds(limits_.idle_ms);
+    // Each pass sleeps until the current deadline; traffic moves the deadline.
+    while (!closed_) {
+        idle_timer_.expires_at(last_activity_ + idle);
+        (void)co_await idle_timer_.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+        if (closed_) {
+            break;
+        }
+        if (busy_) {
+            last_activity_ = clock::now(); // a request in progress is traffic
+            continue;
+        }
+        if (clock::now() - last_activity_ < idle) {
+            continue;
+        }
+        if (end_ != begin_) {
+            reject(fmt::format("idle for {} ms (connections.max.idle.ms) with a partial frame of {} bytes",
+                               limits_.idle_ms, end_ - begin_));
+        } else {
+            spdlog::debug("closing connection from {}: idle for {} ms (connections.max.idle.ms)", peer_, limits_.idle_ms);
+        }
+        close();
+    }
+}
+
 asio::awaitable<void> connection::run() {
-    buffer_.resize(receive_chunk_bytes);
-    for (;;) {
+    last_activity_ = clock::now();
+    if (limits_.idle_ms >= 0) {
+        asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->watch_idle(); },
+                       asio::detached);
+    }
+    while (!closed_) {
         if (!co_await fill(frame_prefix_bytes)) {
             break;
         }
-        const int32_t size = read_be32(buffer_.data() + begin_);
+        const int32_t size = read_be32(buffer_.get() + begin_);
         if (size < 0 || size > limits_.request_bytes_max) {
             reject(fmt::format("frame size {} outside 0..{} (socket.request.max.bytes)", size, limits_.request_bytes_max));
             break;
         }
-        if (!co_await fill(frame_prefix_bytes + static_cast<size_t>(size))) {
+        const size_t frame_bytes = frame_prefix_bytes + static_cast<size_t>(size);
+        if (!co_await fill(frame_bytes)) {
             break;
         }
-        proto::bytes_view frame(buffer_.data() + begin_ + frame_prefix_bytes, static_cast<size_t>(size));
+        proto::bytes_view frame(buffer_.get() + begin_ + frame_prefix_bytes, static_cast<size_t>(size));
+        busy_ = true;
         const bool keep = co_await handle_frame(frame);
-        begin_ += frame_prefix_bytes + static_cast<size_t>(size);
+        busy_ = false;
+        last_activity_ = clock::now();
+        begin_ += frame_bytes;
         if (begin_ == end_) {
             begin_ = end_ = 0;
-            // Give back a large buffer once the large request is done.
-            if (buffer_.size() > receive_chunk_bytes) {
-                buffer_.resize(receive_chunk_bytes);
-                buffer_.shrink_to_fit();
-            }
+            drop_large_buffer();
         }
         if (!keep) {
             break;
         }
     }
     close();
+    buffer_.reset();
+    capacity_ = 0;
+    memory_held_.release();
 }
 
 asio::awaitable<bool> connection::handle_frame(proto::bytes_view frame) {
@@ -146,7 +249,8 @@ asio::awaitable<bool> connection::handle_frame(proto::bytes_view frame) {
         co_return reject(fmt::format("{} v{} is not supported (versions {}..{})", proto::find_api(ctx.api_key)->name,
                                      ctx.api_version, entry->min_version, entry->max_version));
     }
-    proto::reader r(frame);
+    proto::decode_budget budget{limits_.request_decoded_bytes_max};
+    proto::reader r(frame, &budget);
     proto::request_header header;
     const int16_t header_version = proto::request_header_version(ctx.api_key, ctx.api_version);
     header.decode(r, header_version);

@@ -2,35 +2,71 @@
 // to its handler and writes the responses back in request order. Clients may
 // pipeline; requests on one connection are handled one at a time, as Kafka
 // does, so that a client's writes to a partition keep their order.
+//
+// Limits (docs/ARCHITECTURE.md, "Bad input and limits"): a frame larger
+// than socket.request.max.bytes or negative closes the connection before any
+// of its body is read; a frame's size is reserved from the broker's request
+// memory pool (queued.max.request.bytes) before its body is read; a request
+// may decode into at most request_decoded_bytes_max of memory; a connection
+// with no traffic for connections.max.idle.ms is closed.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
 
+#include "broker/connection_quotas.h"
 #include "broker/dispatch.h"
 #include "broker/request_context.h"
+#include "broker/request_memory.h"
 #include "protocol/wire.h"
 
 namespace runnel::broker {
 
 struct connection_limits {
     int32_t request_bytes_max = 104857600; // socket.request.max.bytes
+    int64_t idle_ms = 600000;              // connections.max.idle.ms; negative: never closed for idleness
+    // The memory one request may decode into (array elements and unknown
+    // tagged fields, by their in-memory size; proto::decode_budget). Byte
+    // fields are copies of the frame and bounded by it already.
+    size_t request_decoded_bytes_max = 64 * 1024 * 1024;
 };
 
-class connection {
+class connection : public std::enable_shared_from_this<connection> {
 public:
-    connection(asio::ip::tcp::socket socket, broker_state& broker, connection_limits limits);
+    // `slot` is the connection's place in the broker's connection counts;
+    // `memory` the request memory pool (never null).
+    connection(asio::ip::tcp::socket socket, broker_state& broker, connection_limits limits,
+               std::shared_ptr<request_memory_pool> memory, connection_quotas::slot slot);
+    // Runs the request loop until the peer goes, a request is refused, or
+    // close(). The connection must be owned by a shared_ptr.
     asio::awaitable<void> run();
     void close();
 
 private:
+    using clock = std::chrono::steady_clock;
+
     // Makes at least n bytes available in the receive buffer; false when the
     // peer closed or the socket failed.
     asio::awaitable<bool> fill(size_t n);
+    // Room to read more of a frame of n bytes starting at begin_: the
+    // receive buffer, compacted, or for a frame larger than it a buffer of
+    // exactly n bytes (reserved from the pool first). Buffers are allocated
+    // without zeroing, so memory is touched only as bytes arrive. False when
+    // the connection closed while waiting for memory.
+    asio::awaitable<bool> make_room(size_t n);
+    // Once a large frame is handled: its buffer and memory go.
+    void drop_large_buffer();
+    // Reserves n bytes from the pool into memory_held_, waiting while it is
+    // spent; false when the connection closed meanwhile.
+    asio::awaitable<bool> reserve(size_t n);
+    // Closes the connection once it has had no traffic for idle_ms.
+    asio::awaitable<void> watch_idle();
     // Handles one frame; false means the connection must close (the reason is
     // already logged).
     asio::awaitable<bool> handle_frame(proto::bytes_view frame);
@@ -47,10 +83,23 @@ private:
     asio::ip::tcp::socket socket_;
     broker_state& broker_;
     connection_limits limits_;
+    std::shared_ptr<request_memory_pool> memory_;
+    connection_quotas::slot slot_;
     std::string peer_;
-    proto::bytes buffer_;
+
+    // The receive buffer (receive_chunk_bytes; null until the first read),
+    // or while a larger frame is read, a buffer of exactly its size.
+    std::unique_ptr<uint8_t[]> buffer_;
+    size_t capacity_ = 0;
+    request_memory_pool::reservation memory_held_; // for a buffer larger than receive_chunk_bytes
     size_t begin_ = 0; // first unread byte
     size_t end_ = 0;   // one past the last received byte
+
+    bool closed_ = false;
+    bool busy_ = false; // handling a request or waiting for request memory: not idle
+    clock::time_point last_activity_;
+    asio::steady_timer idle_timer_;
+    std::shared_ptr<asio::steady_timer> memory_timer_; // the pool wakes it when memory comes back
 };
 
 } // namespace runnel::broker

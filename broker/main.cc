@@ -304,6 +304,10 @@ int main(int argc, char** argv) {
     server_options options;
     options.listeners = listeners;
     options.limits.request_bytes_max = config.socket_request_max_bytes();
+    options.limits.idle_ms = config.connections_max_idle_ms();
+    options.max_connections = config.max_connections();
+    options.max_connections_per_ip = config.max_connections_per_ip();
+    options.request_memory_bytes = config.queued_max_request_bytes();
     auto srv = std::make_unique<server>(options, state, *shards);
     try {
         srv->bind();

@@ -6,13 +6,28 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 namespace runnel::broker {
 
+namespace {
+constexpr int64_t refusals_logged_per_second_max = 10;
+// After accept fails for lack of descriptors (EMFILE, ENFILE) or memory, the
+// listener pauses this long instead of spinning on the same error.
+constexpr auto accept_backoff = std::chrono::milliseconds(100);
+
+bool out_of_resources(const std::error_code& ec) {
+    return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space || ec == asio::error::no_memory ||
+           ec == std::errc::too_many_files_open_in_system;
+}
+} // namespace
+
 server::server(server_options options, broker_state& broker, shard_set& shards)
-    : options_(std::move(options)), broker_(broker), shards_(shards), signals_(shards.context(0)) {
+    : options_(std::move(options)), broker_(broker), shards_(shards), signals_(shards.context(0)),
+      quotas_(connection_quotas::create(options_.max_connections, options_.max_connections_per_ip)),
+      request_memory_(request_memory_pool::create(options_.request_memory_bytes)) {
     // Registered now, before the listeners accept: a SIGTERM that arrives
     // during startup is queued and handled once run() waits for it, instead
     // of killing the process with the default action.
@@ -67,6 +82,7 @@ uint16_t server::bound_port(size_t listener_index) const {
 }
 
 asio::awaitable<void> server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
+    asio::steady_timer backoff(shards_.context(0));
     for (;;) {
         asio::io_context& target = shards_.context(next_shard_);
         next_shard_ = (next_shard_ + 1) % shards_.size();
@@ -75,11 +91,52 @@ asio::awaitable<void> server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
             if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
                 co_return;
             }
-            spdlog::warn("accept failed: {}", ec.message());
+            log_refusal(fmt::format("accept failed: {}", ec.message()));
+            if (out_of_resources(ec)) {
+                backoff.expires_after(accept_backoff);
+                (void)co_await backoff.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+            }
             continue;
         }
-        auto conn = std::make_shared<connection>(std::move(socket), broker_, options_.limits);
+        std::error_code peer_ec;
+        const auto peer = socket.remote_endpoint(peer_ec);
+        if (peer_ec) {
+            continue; // gone already
+        }
+        const std::string address = peer.address().to_string();
+        connection_quotas::slot slot;
+        if (auto refused = quotas_->try_admit(address, slot); refused != connection_quotas::refusal::none) {
+            // Kafka closes a connection over max.connections.per.ip at once;
+            // over max.connections its acceptor stops accepting. Here both are
+            // closed at once, so a client learns of it instead of hanging.
+            const int32_t limit = refused == connection_quotas::refusal::max_connections ? quotas_->max_connections()
+                                                                                          : quotas_->max_connections_per_ip();
+            log_refusal(fmt::format("refusing connection from {}:{}: {} ({}) reached", address, peer.port(),
+                                    to_string(refused), limit));
+            std::error_code close_ec;
+            socket.close(close_ec);
+            continue;
+        }
+        auto conn = std::make_shared<connection>(std::move(socket), broker_, options_.limits, request_memory_,
+                                                 std::move(slot));
         asio::co_spawn(target, [conn]() -> asio::awaitable<void> { co_await conn->run(); }, asio::detached);
+    }
+}
+
+void server::log_refusal(const std::string& what) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - refusal_window_start_ >= std::chrono::seconds(1)) {
+        if (refusals_suppressed_ > 0) {
+            spdlog::warn("{} more refused or failed connections were not logged", refusals_suppressed_);
+        }
+        refusal_window_start_ = now;
+        refusals_in_window_ = 0;
+        refusals_suppressed_ = 0;
+    }
+    if (refusals_in_window_++ < refusals_logged_per_second_max) {
+        spdlog::warn("{}", what);
+    } else {
+        ++refusals_suppressed_;
     }
 }
 

@@ -3,6 +3,7 @@
 // shard in turn, and orderly shutdown on SIGINT/SIGTERM.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,9 @@ struct listener_address {
 struct server_options {
     std::vector<listener_address> listeners;
     connection_limits limits;
+    int32_t max_connections = 2147483647;        // max.connections
+    int32_t max_connections_per_ip = 2147483647; // max.connections.per.ip
+    int64_t request_memory_bytes = -1;           // queued.max.request.bytes; <= 0: no limit
 };
 
 class server {
@@ -48,8 +52,15 @@ public:
     void run();
     void stop();
 
+    // The broker's connection counts (for tests and metrics).
+    const connection_quotas& quotas() const { return *quotas_; }
+
 private:
     asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor);
+    // Logs a refused connection, at most refusals_logged_per_second_max
+    // lines a second: a client opening connections in a loop must not fill
+    // the log (the suppressed ones are counted in the next line).
+    void log_refusal(const std::string& what);
 
     server_options options_;
     broker_state& broker_;
@@ -57,6 +68,12 @@ private:
     std::vector<asio::ip::tcp::acceptor> acceptors_;
     asio::signal_set signals_;
     size_t next_shard_ = 0;
+    std::shared_ptr<connection_quotas> quotas_;
+    std::shared_ptr<request_memory_pool> request_memory_;
+    // log_refusal's window (touched only by the accept loops, on shard 0).
+    std::chrono::steady_clock::time_point refusal_window_start_;
+    int64_t refusals_in_window_ = 0;
+    int64_t refusals_suppressed_ = 0;
 };
 
 } // namespace runnel::broker

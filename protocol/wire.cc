@@ -73,6 +73,7 @@ std::string_view to_string(decode_error e) {
     case decode_error::bad_varint: return "bad varint";
     case decode_error::null_not_allowed: return "null not allowed";
     case decode_error::trailing_bytes: return "trailing bytes";
+    case decode_error::over_budget: return "decoded size over the request's budget";
     }
     return "unknown";
 }

@@ -43,15 +43,44 @@ enum class decode_error : uint8_t {
     bad_varint,     // a varint longer than its type allows
     null_not_allowed,
     trailing_bytes, // input left over where the caller expected the end
+    over_budget,    // the decoded message would take more memory than its decode_budget
 };
 std::string_view to_string(decode_error e);
+
+// A bound on the memory a decoder builds from one input. A length prefix is
+// already bounded by the bytes left, but an element that is small on the wire
+// can be large in memory (an empty string takes 2 bytes there and 32 here; a
+// struct holding one, 80 or more), so without it a request of 100 MiB could
+// decode into gigabytes. Decoders charge every array element and unknown
+// tagged field its in-memory size (reader::charge); the owner of the input
+// (the broker's connection) decides how much one request may build.
+struct decode_budget {
+    size_t bytes_left = 0;
+};
 
 // Reads big-endian Kafka primitives from a span it does not own. The first
 // error sticks: later reads return zero values and never touch the input, so a
 // decoder reads everything and checks ok() once at the end.
 class reader {
 public:
-    explicit reader(bytes_view input) : input_(input) {}
+    // Without a budget, decoding is bounded by the input alone.
+    explicit reader(bytes_view input, decode_budget* budget = nullptr) : input_(input), budget_(budget) {}
+    // A reader over part of the input (a tagged field's bytes) that charges
+    // the same budget.
+    reader nested(bytes_view part) const { return reader(part, budget_); }
+    // Charges n bytes of decoded memory; fails with over_budget once the
+    // budget is spent.
+    void charge(size_t n) {
+        if (budget_ == nullptr || !ok()) {
+            return;
+        }
+        if (n > budget_->bytes_left) {
+            budget_->bytes_left = 0;
+            fail(decode_error::over_budget);
+            return;
+        }
+        budget_->bytes_left -= n;
+    }
 
     bool ok() const { return error_ == decode_error::none; }
     decode_error error() const { return error_; }
@@ -117,6 +146,7 @@ private:
     bytes_view input_;
     size_t pos_ = 0;
     decode_error error_ = decode_error::none;
+    decode_budget* budget_ = nullptr; // not owned; null: no budget
 };
 
 // Appends big-endian Kafka primitives to a growing buffer.

@@ -109,7 +109,7 @@ TEST(config_defaults, match_kafka_where_the_concept_exists) {
     EXPECT_EQ(c.max_connections(), std::numeric_limits<int32_t>::max());
     EXPECT_EQ(c.connections_max_idle_ms(), 600000);
     EXPECT_EQ(c.queued_max_requests(), 500);
-    EXPECT_EQ(c.queued_max_request_bytes(), -1);
+    EXPECT_EQ(c.queued_max_request_bytes(), 268435456); // Runnel bounds it; Kafka does not (-1)
     EXPECT_EQ(c.num_network_threads(), 3);
     EXPECT_EQ(c.num_io_threads(), 8);
     EXPECT_EQ(c.log_segment_bytes(), 1073741824);

@@ -26,6 +26,9 @@ using namespace runnel::proto;
 constexpr size_t header_fixed_bytes = 8;
 constexpr std::string_view seed_client_id = "runnel-seed";
 constexpr std::string_view write_seeds_flag = "--write-seeds=";
+// Small enough that inputs of a few KiB can spend it (an empty string in an
+// array costs 32 bytes or more).
+constexpr size_t decode_budget_bytes = 16 * 1024;
 
 void require(bool condition, const char* what) {
     if (!condition) {
@@ -71,31 +74,45 @@ void check_reencode(const Message& first, int16_t version) {
 }
 
 // Decodes the body like the broker's dispatcher: the same reader continues
-// after the header and must end exactly at the end of the frame.
+// after the header and must end exactly at the end of the frame. The
+// broker's reader carries a decode budget; here a small one (so that it runs
+// out on some inputs) is checked against decoding without one: the budget may
+// only turn a success into over_budget, never change what is decoded.
 template <typename Request>
-void check_body(reader& r, int16_t version) {
+void check_body(reader& r, int16_t version, bytes_view body) {
     Request request;
     request.decode(r, version);
     r.expect_end();
     if (r.ok()) {
         check_reencode(request, version);
     }
+
+    decode_budget budget{decode_budget_bytes};
+    reader budgeted(body, &budget);
+    Request limited;
+    limited.decode(budgeted, version);
+    budgeted.expect_end();
+    if (budgeted.ok()) {
+        require(r.ok() && same_message(limited, request, version), "a budget changed what was decoded");
+    } else if (budgeted.error() != decode_error::over_budget) {
+        require(budgeted.error() == r.error(), "a budget changed the decode error");
+    }
 }
 
 template <typename Api>
-bool try_api(int16_t key, int16_t version, reader& r) {
+bool try_api(int16_t key, int16_t version, reader& r, bytes_view body) {
     if (Api::key != key) {
         return false;
     }
     if (version >= Api::min_version && version <= Api::max_version) {
-        check_body<typename Api::request_type>(r, version);
+        check_body<typename Api::request_type>(r, version, body);
     }
     return true;
 }
 
 template <typename... Apis>
-void dispatch(std::tuple<Apis...>*, int16_t key, int16_t version, reader& r) {
-    const bool known = (try_api<Apis>(key, version, r) || ...);
+void dispatch(std::tuple<Apis...>*, int16_t key, int16_t version, reader& r, bytes_view body) {
+    const bool known = (try_api<Apis>(key, version, r, body) || ...);
     require(known == (find_api(key) != nullptr), "all_apis and api_infos disagree about a key");
 }
 
@@ -119,7 +136,7 @@ void check_frame(bytes_view frame) {
     require(header.request_api_key == key && header.request_api_version == version,
             "header fields differ from the raw bytes");
     check_reencode(header, header_version);
-    dispatch(static_cast<all_apis*>(nullptr), key, version, r);
+    dispatch(static_cast<all_apis*>(nullptr), key, version, r, frame.subspan(r.position()));
 }
 
 // ---------------------------------------------------------------- seed writer

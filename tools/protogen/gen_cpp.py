@@ -417,6 +417,7 @@ class Gen:
             out.append(f"{p}        {vec}.clear();")
             out.append(f"{p}        for (int32_t i = 0; i < n && r.ok(); ++i) {{")
             out.append(f"{p}            auto& e = {vec}.emplace_back();")
+            out.append(f"{p}            r.charge(sizeof(e));")
             self.dec_value(f, "e", out, p + "            ", elem=True)
             out.append(f"{p}        }}")
             out.append(f"{p}    }}")
@@ -477,7 +478,7 @@ class Gen:
         for f in sorted(tagged, key=lambda f: f.tag):
             out.append(f"            case {f.tag}:")
             out.append(f"                if (({f.tagged.cond()}) && ({f.versions.cond()})) {{")
-            out.append("                    reader tr(data);")
+            out.append("                    reader tr = r.nested(data);")
             out.append("                    {")
             out.append("                        reader& r = tr;")
             body = []
@@ -490,6 +491,8 @@ class Gen:
             out.append("                }")
             out.append("                [[fallthrough]];")
         out.append("            default:")
+        out.append("                r.charge(sizeof(tagged_field) + data.size());")
+        out.append("                if (!r.ok()) break;")
         out.append("                unknown_tags.push_back(tagged_field{tag, bytes(data.begin(), data.end())});")
         out.append("            }")
         out.append("        }")
