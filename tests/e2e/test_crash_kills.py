@@ -47,7 +47,9 @@ class Reader:
     def __init__(self, endpoint, groups):
         config = {"bootstrap.servers": endpoint.bootstrap, "group.id": "crash-kills-reader",
                   "enable.auto.commit": False, "auto.offset.reset": "earliest",
-                  "enable.partition.eof": False, "fetch.wait.max.ms": 100}
+                  "enable.partition.eof": False, "fetch.wait.max.ms": 100,
+                  # After a restart, find the broker (and the group coordinator) again at once.
+                  "reconnect.backoff.ms": 50, "reconnect.backoff.max.ms": 200}
         if os.environ.get("RUNNEL_RDKAFKA_DEBUG"):
             config["debug"] = os.environ["RUNNEL_RDKAFKA_DEBUG"]
         self.consumer = Consumer(config)
