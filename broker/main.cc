@@ -8,6 +8,7 @@
 #include <iostream>
 #include <thread>
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -139,6 +140,20 @@ storage::status run_before_serving(shard_set& shards, std::function<asio::awaita
     return outcome;
 }
 
+// Request frames above a connection's receive buffer (Produce requests of
+// about 1 MiB) and their decoded record sets are allocated and freed once per
+// request. glibc serves such sizes with mmap/munmap, so every request faulted
+// its pages in again and the kernel zeroed them: a quarter of the broker's CPU
+// when ingesting 1 KiB records (perf: exc_page_fault, clear_page_erms,
+// unmap_page_range). Serving them from the heap reuses the same pages; the
+// heap is trimmed once more than heap_trim_bytes sit free at its top.
+constexpr int heap_mmap_threshold_bytes = 32 << 20;
+constexpr int heap_trim_bytes = 64 << 20;
+void keep_request_buffers_in_heap() {
+    mallopt(M_MMAP_THRESHOLD, heap_mmap_threshold_bytes);
+    mallopt(M_TRIM_THRESHOLD, heap_trim_bytes);
+}
+
 // SIGINT and SIGTERM wait (pending, not lost) until the server's handler is
 // in place: a signal during startup then still means an orderly shutdown.
 // Threads started meanwhile inherit the mask and never take them.
@@ -159,6 +174,7 @@ int64_t wall_clock_ms() {
 
 int main(int argc, char** argv) {
     const auto started = std::chrono::steady_clock::now();
+    keep_request_buffers_in_heap();
     int exit_code = 0;
     auto cli = parse_command_line(argc, argv, exit_code);
     if (!cli) {
