@@ -195,10 +195,11 @@ asio::awaitable<join_result> group_coordinator::join_group(std::string group_id,
         r.member_id = request.member_id;
         co_return r;
     }
-    co_return co_await run_on(shards_.executor(where.shard), [this, where, group_id = std::move(group_id),
+    auto work = run_on(shards_.executor(where.shard), [this, where, group_id = std::move(group_id),
                                                                request = std::move(request)]() mutable {
         return join_on_shard(where, std::move(group_id), std::move(request));
     });
+    co_return co_await std::move(work); // not inside the co_await: GCC PR 100611
 }
 
 asio::awaitable<join_result> group_coordinator::join_on_shard(location where, std::string group_id,
@@ -234,10 +235,11 @@ asio::awaitable<sync_result> group_coordinator::sync_group(std::string group_id,
         r.error = where.error;
         co_return r;
     }
-    co_return co_await run_on(shards_.executor(where.shard), [this, where, group_id = std::move(group_id),
+    auto work = run_on(shards_.executor(where.shard), [this, where, group_id = std::move(group_id),
                                                                request = std::move(request)]() mutable {
         return sync_on_shard(where, std::move(group_id), std::move(request));
     });
+    co_return co_await std::move(work); // not inside the co_await: GCC PR 100611
 }
 
 asio::awaitable<sync_result> group_coordinator::sync_on_shard(location where, std::string group_id,
@@ -264,7 +266,7 @@ asio::awaitable<error_code> group_coordinator::heartbeat(std::string group_id, s
     if (where.error != error_code::none) {
         co_return where.error;
     }
-    co_return co_await run_on(shards_.executor(where.shard), [=, this]() -> asio::awaitable<error_code> {
+    auto work = run_on(shards_.executor(where.shard), [=, this]() -> asio::awaitable<error_code> {
         error_code error = error_code::none;
         hosted_partition* hp = ready_partition(where.shard, where.partition, error);
         if (hp == nullptr) {
@@ -276,6 +278,7 @@ asio::awaitable<error_code> group_coordinator::heartbeat(std::string group_id, s
         }
         co_return g->heartbeat(member_id, instance_id, generation, now_ms());
     });
+    co_return co_await std::move(work); // not inside the co_await: GCC PR 100611
 }
 
 asio::awaitable<leave_outcome> group_coordinator::leave_group(std::string group_id,
@@ -286,7 +289,7 @@ asio::awaitable<leave_outcome> group_coordinator::leave_group(std::string group_
         out.error = where.error;
         co_return out;
     }
-    co_return co_await run_on(shards_.executor(where.shard), [=, this]() -> asio::awaitable<leave_outcome> {
+    auto work = run_on(shards_.executor(where.shard), [=, this]() -> asio::awaitable<leave_outcome> {
         leave_outcome result;
         hosted_partition* hp = ready_partition(where.shard, where.partition, result.error);
         if (hp == nullptr) {
@@ -301,6 +304,7 @@ asio::awaitable<leave_outcome> group_coordinator::leave_group(std::string group_
         write_pending_stores(where.shard, where.partition, g);
         co_return result;
     });
+    co_return co_await std::move(work); // not inside the co_await: GCC PR 100611
 }
 
 // ---- ListGroups, DescribeGroups -----------------------------------------------------
@@ -343,7 +347,7 @@ asio::awaitable<describe_outcome> group_coordinator::describe_group(std::string 
         out.error = where.error;
         co_return out;
     }
-    co_return co_await run_on(shards_.executor(where.shard), [=, this]() -> asio::awaitable<describe_outcome> {
+    auto work = run_on(shards_.executor(where.shard), [=, this]() -> asio::awaitable<describe_outcome> {
         describe_outcome result;
         hosted_partition* hp = ready_partition(where.shard, where.partition, result.error);
         if (hp == nullptr) {
@@ -354,6 +358,7 @@ asio::awaitable<describe_outcome> group_coordinator::describe_group(std::string 
         }
         co_return result;
     });
+    co_return co_await std::move(work); // not inside the co_await: GCC PR 100611
 }
 
 } // namespace runnel::broker

@@ -32,10 +32,11 @@ asio::awaitable<std::vector<error_code>> group_coordinator::commit_offsets(std::
     if (where.error != error_code::none) {
         co_return std::vector<error_code>(request.offsets.size(), where.error);
     }
-    co_return co_await run_on(shards_.executor(where.shard), [this, where, group_id = std::move(group_id),
+    auto work = run_on(shards_.executor(where.shard), [this, where, group_id = std::move(group_id),
                                                                request = std::move(request)]() mutable {
         return commit_on_shard(where, std::move(group_id), std::move(request));
     });
+    co_return co_await std::move(work); // not inside the co_await: GCC PR 100611
 }
 
 asio::awaitable<std::vector<error_code>> group_coordinator::commit_on_shard(location where, std::string group_id,
@@ -118,7 +119,7 @@ asio::awaitable<offset_fetch_outcome> group_coordinator::fetch_offsets(
         out.error = where.error;
         co_return out;
     }
-    co_return co_await run_on(shards_.executor(where.shard), [=, this]() -> asio::awaitable<offset_fetch_outcome> {
+    auto work = run_on(shards_.executor(where.shard), [=, this]() -> asio::awaitable<offset_fetch_outcome> {
         offset_fetch_outcome out;
         hosted_partition* hp = ready_partition(where.shard, where.partition, out.error);
         if (hp == nullptr) {
@@ -149,6 +150,7 @@ asio::awaitable<offset_fetch_outcome> group_coordinator::fetch_offsets(
         }
         co_return out;
     });
+    co_return co_await std::move(work); // not inside the co_await: GCC PR 100611
 }
 
 // ---- DeleteGroups, OffsetDelete --------------------------------------------------------
@@ -158,10 +160,11 @@ asio::awaitable<error_code> group_coordinator::delete_group(std::string group_id
     if (where.error != error_code::none) {
         co_return where.error;
     }
-    co_return co_await run_on(shards_.executor(where.shard),
+    auto work = run_on(shards_.executor(where.shard),
                               [this, where, group_id = std::move(group_id)]() mutable {
                                   return delete_group_on_shard(where, std::move(group_id));
                               });
+    co_return co_await std::move(work); // not inside the co_await: GCC PR 100611
 }
 
 asio::awaitable<error_code> group_coordinator::delete_group_on_shard(location where, std::string group_id) {
@@ -201,10 +204,11 @@ asio::awaitable<offset_delete_outcome> group_coordinator::delete_offsets(std::st
         out.error = where.error;
         co_return out;
     }
-    co_return co_await run_on(shards_.executor(where.shard), [this, where, group_id = std::move(group_id),
+    auto work = run_on(shards_.executor(where.shard), [this, where, group_id = std::move(group_id),
                                                                partitions = std::move(partitions)]() mutable {
         return delete_offsets_on_shard(where, std::move(group_id), std::move(partitions));
     });
+    co_return co_await std::move(work); // not inside the co_await: GCC PR 100611
 }
 
 asio::awaitable<offset_delete_outcome> group_coordinator::delete_offsets_on_shard(
