@@ -201,6 +201,9 @@ void define_runnel(config_registry& r) {
                     "Once written to meta.properties it must match.");
     r.define_runnel("logger.level", string, "info", one_of({"trace", "debug", "info", "warn", "error"}), per_broker,
                     "Runnel: the least severe log level written to stderr.");
+    r.define_runnel("shutdown.drain.ms", int64, "30000", at_least(0), read_only,
+                    "Runnel: on SIGTERM, how long the requests in hand may take to finish (after listeners close "
+                    "and waiting Fetches and JoinGroups are answered) before the broker stops without them.");
     r.define_runnel("admin.listener", string, "127.0.0.1:9644", host_port_or_empty(), read_only,
                     "Runnel: host:port of the admin HTTP endpoint (metrics, health, cluster state); empty disables it.");
 }

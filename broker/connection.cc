@@ -47,11 +47,13 @@ int16_t read_be16(const uint8_t* p) {
 } // namespace
 
 connection::connection(asio::ip::tcp::socket socket, broker_state& broker, connection_limits limits,
-                       std::shared_ptr<request_memory_pool> memory, connection_quotas::slot slot)
-    : socket_(std::move(socket)), broker_(broker), limits_(limits), memory_(std::move(memory)), slot_(std::move(slot)),
+                       std::shared_ptr<request_memory_pool> memory, std::shared_ptr<request_memory_pool> request_slots,
+                       connection_quotas::slot slot, drain_gate& gate, size_t shard)
+    : socket_(std::move(socket)), broker_(broker), limits_(limits), memory_(std::move(memory)),
+      request_slots_(std::move(request_slots)), slot_(std::move(slot)), gate_(gate), shard_(shard),
       idle_timer_(socket_.get_executor()),
       memory_timer_(std::make_shared<asio::steady_timer>(socket_.get_executor())) {
-    assert(memory_ != nullptr);
+    assert(memory_ != nullptr && request_slots_ != nullptr);
     std::error_code ec;
     auto ep = socket_.remote_endpoint(ec);
     peer_ = ec ? std::string("unknown") : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -94,7 +96,7 @@ asio::awaitable<bool> connection::make_room(size_t n) {
     // frame is ever read into it, and the buffer goes (with its memory) as
     // soon as the frame is handled.
     assert(capacity_ == receive_chunk_bytes && memory_held_.size() == 0 && n > capacity_);
-    if (!co_await reserve(n - receive_chunk_bytes)) {
+    if (!co_await reserve(*memory_, n - receive_chunk_bytes, memory_held_, "request memory (queued.max.request.bytes)")) {
         co_return false;
     }
     auto bigger = std::make_unique_for_overwrite<uint8_t[]>(n);
@@ -141,18 +143,18 @@ asio::awaitable<bool> connection::fill(size_t n) {
     co_return true;
 }
 
-asio::awaitable<bool> connection::reserve(size_t n) {
-    // Waiting for memory is the broker's doing, not idleness.
+asio::awaitable<bool> connection::reserve(request_memory_pool& pool, size_t n, request_memory_pool::reservation& out,
+                                          std::string_view what) {
+    // Waiting for the broker's resources is the broker's doing, not idleness.
     busy_ = true;
     bool logged = false;
     // Bounded by the connection's life: close() cancels the wait.
-    while (!closed_ && !memory_->try_reserve(n, memory_held_)) {
+    while (!closed_ && !pool.try_reserve(n, out)) {
         if (!logged) {
-            spdlog::debug("connection from {}: request memory spent (queued.max.request.bytes = {}): "
-                          "waiting to buffer a request of {} bytes", peer_, memory_->capacity(), n);
+            spdlog::debug("connection from {}: {} spent ({}): waiting for {}", peer_, what, pool.capacity(), n);
             logged = true;
         }
-        co_await memory_->wait(memory_timer_);
+        co_await pool.wait(memory_timer_);
     }
     busy_ = false;
     last_activity_ = clock::now();
@@ -186,12 +188,13 @@ asio::awaitable<void> connection::watch_idle() {
 }
 
 asio::awaitable<void> connection::run() {
+    gate_.add(shard_, this);
     last_activity_ = clock::now();
     if (limits_.idle_ms >= 0) {
         asio::co_spawn(socket_.get_executor(), [self = shared_from_this()] { return self->watch_idle(); },
                        asio::detached);
     }
-    while (!closed_) {
+    while (!closed_ && !gate_.draining()) {
         if (!co_await fill(frame_prefix_bytes)) {
             break;
         }
@@ -204,10 +207,19 @@ asio::awaitable<void> connection::run() {
         if (!co_await fill(frame_bytes)) {
             break;
         }
+        if (!co_await reserve(*request_slots_, 1, slot_held_, "request slots (queued.max.requests)") ||
+            gate_.draining()) {
+            break; // closed meanwhile, or the broker stops: the request is not handled
+        }
         proto::bytes_view frame(buffer_.get() + begin_ + frame_prefix_bytes, static_cast<size_t>(size));
         busy_ = true;
+        in_request_ = true;
+        gate_.enter();
         const bool keep = co_await handle_frame(frame);
+        gate_.leave();
+        in_request_ = false;
         busy_ = false;
+        slot_held_.release();
         last_activity_ = clock::now();
         begin_ += frame_bytes;
         if (begin_ == end_) {
@@ -222,6 +234,8 @@ asio::awaitable<void> connection::run() {
     buffer_.reset();
     capacity_ = 0;
     memory_held_.release();
+    slot_held_.release();
+    gate_.remove(shard_, this);
 }
 
 asio::awaitable<bool> connection::handle_frame(proto::bytes_view frame) {
@@ -234,6 +248,7 @@ asio::awaitable<bool> connection::handle_frame(proto::bytes_view frame) {
     ctx.correlation_id = read_be32(frame.data() + 4);
     ctx.broker = &broker_;
     ctx.client_address = peer_;
+    ctx.queue_slot = &slot_held_;
 
     const dispatch_table& table = *broker_.dispatch;
     const auto api_versions_key = static_cast<int16_t>(proto::api_key::api_versions);

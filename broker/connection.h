@@ -8,7 +8,11 @@
 // of its body is read; a frame's size is reserved from the broker's request
 // memory pool (queued.max.request.bytes) before its body is read; a request
 // may decode into at most request_decoded_bytes_max of memory; a connection
-// with no traffic for connections.max.idle.ms is closed.
+// with no traffic for connections.max.idle.ms is closed; a frame waits for
+// one of queued.max.requests request slots before it is handled.
+//
+// Shutdown (drain_gate): once the broker drains, a connection reads no new
+// request; an idle one is closed at once, a busy one after its answer.
 #pragma once
 
 #include <chrono>
@@ -22,6 +26,7 @@
 
 #include "broker/connection_quotas.h"
 #include "broker/dispatch.h"
+#include "broker/drain_gate.h"
 #include "broker/request_context.h"
 #include "broker/request_memory.h"
 #include "protocol/wire.h"
@@ -40,13 +45,19 @@ struct connection_limits {
 class connection : public std::enable_shared_from_this<connection> {
 public:
     // `slot` is the connection's place in the broker's connection counts;
-    // `memory` the request memory pool (never null).
+    // `memory` the request memory pool and `request_slots` the pool of
+    // queued.max.requests (a unit per request; neither null); `gate` counts
+    // its requests and closes it on shutdown; `shard` is the shard whose
+    // executor the socket uses.
     connection(asio::ip::tcp::socket socket, broker_state& broker, connection_limits limits,
-               std::shared_ptr<request_memory_pool> memory, connection_quotas::slot slot);
+               std::shared_ptr<request_memory_pool> memory, std::shared_ptr<request_memory_pool> request_slots,
+               connection_quotas::slot slot, drain_gate& gate, size_t shard);
     // Runs the request loop until the peer goes, a request is refused, or
     // close(). The connection must be owned by a shared_ptr.
     asio::awaitable<void> run();
     void close();
+    // Handling a request (from its slot until its answer is written).
+    bool in_request() const { return in_request_; }
 
 private:
     using clock = std::chrono::steady_clock;
@@ -62,9 +73,10 @@ private:
     asio::awaitable<bool> make_room(size_t n);
     // Once a large frame is handled: its buffer and memory go.
     void drop_large_buffer();
-    // Reserves n bytes from the pool into memory_held_, waiting while it is
-    // spent; false when the connection closed meanwhile.
-    asio::awaitable<bool> reserve(size_t n);
+    // Reserves n units from `pool` into `out` (memory_held_ or slot_held_),
+    // waiting while it is spent; false when the connection closed meanwhile.
+    asio::awaitable<bool> reserve(request_memory_pool& pool, size_t n, request_memory_pool::reservation& out,
+                                  std::string_view what);
     // Closes the connection once it has had no traffic for idle_ms.
     asio::awaitable<void> watch_idle();
     // Handles one frame; false means the connection must close (the reason is
@@ -84,7 +96,10 @@ private:
     broker_state& broker_;
     connection_limits limits_;
     std::shared_ptr<request_memory_pool> memory_;
+    std::shared_ptr<request_memory_pool> request_slots_;
     connection_quotas::slot slot_;
+    drain_gate& gate_;
+    size_t shard_;
     std::string peer_;
 
     // The receive buffer (receive_chunk_bytes; null until the first read),
@@ -92,10 +107,12 @@ private:
     std::unique_ptr<uint8_t[]> buffer_;
     size_t capacity_ = 0;
     request_memory_pool::reservation memory_held_; // for a buffer larger than receive_chunk_bytes
+    request_memory_pool::reservation slot_held_;   // the request slot of the request being handled
     size_t begin_ = 0; // first unread byte
     size_t end_ = 0;   // one past the last received byte
 
     bool closed_ = false;
+    bool in_request_ = false;
     bool busy_ = false; // handling a request or waiting for request memory: not idle
     clock::time_point last_activity_;
     asio::steady_timer idle_timer_;

@@ -9,6 +9,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -105,6 +106,16 @@ asio::awaitable<producer_id_result> data_path::next_producer_id_on_home() {
 void data_path::start_housekeeping() {
     for (size_t shard = 0; shard < shards_.size(); ++shard) {
         asio::co_spawn(shards_.executor(shard), housekeeping_loop(shard), asio::detached);
+    }
+}
+
+void data_path::wake_fetch_waiters() {
+    for (size_t shard = 0; shard < shards_.size(); ++shard) {
+        asio::post(shards_.executor(shard), [this] {
+            for (const auto& p : partitions_.local_partitions()) {
+                partition_data::of(*p).wake_fetch_waiters();
+            }
+        });
     }
 }
 

@@ -76,6 +76,9 @@ public:
     // flushes flush.ms asks for, and forgetting producers idle for
     // producer.id.expiration.ms or whose batches retention removed.
     void start_housekeeping();
+    // From any shard: wakes every waiting Fetch on every shard, so that it
+    // answers with what it has (the broker drains before it stops).
+    void wake_fetch_waiters();
 
     // Produce's auto-creation of missing topics (see control_plane_hooks):
     // one error per name, unknown_topic_or_partition for all without a hook.

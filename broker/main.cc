@@ -21,6 +21,7 @@
 #include "broker/config.h"
 #include "broker/controller.h"
 #include "broker/data_path.h"
+#include "broker/drain_gate.h"
 #include "broker/dispatch.h"
 #include "broker/group/coordinator.h"
 #include "broker/logging.h"
@@ -316,6 +317,8 @@ int main(int argc, char** argv) {
                              });
     partitions.add_observer(&groups);
     state.groups = &groups;
+    drain_gate drain(shards->size());
+    state.drain = &drain;
 
     server_options options;
     options.listeners = listeners;
@@ -324,6 +327,9 @@ int main(int argc, char** argv) {
     options.max_connections = config.max_connections();
     options.max_connections_per_ip = config.max_connections_per_ip();
     options.request_memory_bytes = config.queued_max_request_bytes();
+    options.max_queued_requests = config.get_int32("queued.max.requests");
+    options.drain_ms = config.get_int64("shutdown.drain.ms");
+    options.on_drain = {[&data] { data.wake_fetch_waiters(); }, [&groups] { groups.abandon_waiting(); }};
     auto srv = std::make_unique<server>(options, state, *shards);
     try {
         srv->bind();
@@ -363,6 +369,9 @@ int main(int argc, char** argv) {
     srv.reset();
     ctrl.close();
     shards.reset();
+    // From here on every write is part of the clean shutdown: one syncfs in
+    // logs->close() makes all of them durable before the marker is written.
+    fs->defer_syncs();
     partitions.close_all();
     if (auto closed = logs->close(); !closed.ok()) {
         log->error("closing the logs: {}", closed.err().message);

@@ -228,6 +228,10 @@ void partition_data::close() {
     }
     *alive_ = false;
     wake_durable_waiters(INT64_MAX, storage::make_error(storage::errc::not_found, "the partition was closed"));
+    wake_fetch_waiters();
+}
+
+void partition_data::wake_fetch_waiters() {
     for (const auto& w : fetch_waiters_) {
         if (auto alive = w.lock()) {
             alive->wake();

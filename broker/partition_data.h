@@ -77,6 +77,8 @@ public:
     // policy promises; an fsync failure is returned.
     asio::awaitable<storage::status> wait_durable(int64_t end_offset);
 
+    // Wakes every Fetch waiting on this partition (the broker stops).
+    void wake_fetch_waiters();
     // Registers a waiting Fetch (false when the partition has too many).
     bool add_fetch_waiter(std::shared_ptr<fetch_wait> wait);
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "broker/metadata_image.h"
+#include "broker/request_memory.h"
 
 namespace runnel::broker {
 
@@ -16,6 +17,7 @@ class broker_config;
 class controller;
 class data_path;
 class dispatch_table;
+class drain_gate;
 class group_coordinator;
 class partition_manager;
 class shard_set;
@@ -30,6 +32,7 @@ struct broker_state {
     partition_manager* partitions = nullptr;  // look-ups on the partition's own shard (see its header)
     broker::data_path* data = nullptr;        // per-shard parts indexed by shard (see data_path.h)
     group_coordinator* groups = nullptr;      // any shard: hops to each group's shard itself
+    drain_gate* drain = nullptr;              // any shard (see drain_gate.h)
 };
 
 struct request_context {
@@ -42,6 +45,18 @@ struct request_context {
     // Set by a handler to close the connection after its answer (or instead
     // of one): Kafka does so when a Produce with acks=0 fails.
     bool close_connection = false;
+    // The request's slot of queued.max.requests (null outside a connection).
+    // A handler that parks the request to wait for an event (a Fetch waiting
+    // for data) releases it, as Kafka's purgatory frees the handler thread.
+    request_memory_pool::reservation* queue_slot = nullptr;
+
+    // Before a handler waits for an event that may take long (data to
+    // fetch, a rebalance to complete): the request gives back its slot.
+    void park() {
+        if (queue_slot != nullptr) {
+            queue_slot->release();
+        }
+    }
 };
 
 } // namespace runnel::broker

@@ -2,6 +2,7 @@
 #include "broker/server.h"
 
 #include <stdexcept>
+#include <utility>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -17,6 +18,8 @@ constexpr int64_t refusals_logged_per_second_max = 10;
 // After accept fails for lack of descriptors (EMFILE, ENFILE) or memory, the
 // listener pauses this long instead of spinning on the same error.
 constexpr auto accept_backoff = std::chrono::milliseconds(100);
+// How often a draining server looks whether requests are still in hand.
+constexpr auto drain_poll = std::chrono::milliseconds(2);
 
 bool out_of_resources(const std::error_code& ec) {
     return ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space || ec == asio::error::no_memory ||
@@ -27,7 +30,11 @@ bool out_of_resources(const std::error_code& ec) {
 server::server(server_options options, broker_state& broker, shard_set& shards)
     : options_(std::move(options)), broker_(broker), shards_(shards), signals_(shards.context(0)),
       quotas_(connection_quotas::create(options_.max_connections, options_.max_connections_per_ip)),
-      request_memory_(request_memory_pool::create(options_.request_memory_bytes)) {
+      request_memory_(request_memory_pool::create(options_.request_memory_bytes)),
+      request_slots_(request_memory_pool::create(options_.max_queued_requests)) {
+    if (broker_.drain == nullptr) {
+        throw std::logic_error("server: broker_state.drain is not set");
+    }
     // Registered now, before the listeners accept: a SIGTERM that arrives
     // during startup is queued and handled once run() waits for it, instead
     // of killing the process with the default action.
@@ -84,7 +91,8 @@ uint16_t server::bound_port(size_t listener_index) const {
 asio::awaitable<void> server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
     asio::steady_timer backoff(shards_.context(0));
     for (;;) {
-        asio::io_context& target = shards_.context(next_shard_);
+        const size_t shard = next_shard_;
+        asio::io_context& target = shards_.context(shard);
         next_shard_ = (next_shard_ + 1) % shards_.size();
         auto [ec, socket] = co_await acceptor.async_accept(target, asio::experimental::as_tuple(asio::use_awaitable));
         if (ec) {
@@ -118,7 +126,7 @@ asio::awaitable<void> server::accept_loop(asio::ip::tcp::acceptor& acceptor) {
             continue;
         }
         auto conn = std::make_shared<connection>(std::move(socket), broker_, options_.limits, request_memory_,
-                                                 std::move(slot));
+                                                 request_slots_, std::move(slot), *broker_.drain, shard);
         asio::co_spawn(target, [conn]() -> asio::awaitable<void> { co_await conn->run(); }, asio::detached);
     }
 }
@@ -154,16 +162,46 @@ void server::run() {
 }
 
 void server::stop() {
-    // Runs on shard 0: close the listeners there, then let every shard finish.
     asio::post(shards_.context(0), [this] {
+        if (std::exchange(stopping_, true)) {
+            return;
+        }
         for (auto& a : acceptors_) {
             std::error_code ec;
             a.close(ec);
         }
         std::error_code ec;
         signals_.cancel(ec);
-        shards_.stop();
+        asio::co_spawn(shards_.context(0), drain(), [this](std::exception_ptr) { shards_.stop(); });
     });
+}
+
+asio::awaitable<void> server::drain() {
+    drain_gate& gate = *broker_.drain;
+    const auto started = std::chrono::steady_clock::now();
+    gate.start_draining();
+    for (const auto& wake : options_.on_drain) {
+        wake();
+    }
+    for (size_t shard = 0; shard < shards_.size(); ++shard) {
+        asio::post(shards_.context(shard), [&gate, shard] { gate.close_idle(shard); });
+    }
+    const int64_t in_hand = gate.in_flight();
+    asio::steady_timer timer(shards_.context(0));
+    const auto deadline = started + std::chrono::milliseconds(options_.drain_ms);
+    // Polled: requests end on every shard, and a few milliseconds of
+    // latency here are nothing next to the flush that follows.
+    while (gate.in_flight() > 0 && std::chrono::steady_clock::now() < deadline) {
+        timer.expires_after(drain_poll);
+        (void)co_await timer.async_wait(asio::experimental::as_tuple(asio::use_awaitable));
+    }
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+    if (const int64_t left = gate.in_flight(); left > 0) {
+        spdlog::warn("shutdown: {} request(s) still in hand after {:.0f} ms (drain bound {} ms); stopping without "
+                     "their answers", left, ms, options_.drain_ms);
+    } else {
+        spdlog::info("shutdown: listeners closed, {} request(s) in hand finished in {:.1f} ms", in_hand, ms);
+    }
 }
 
 } // namespace runnel::broker

@@ -1,9 +1,12 @@
 // The network server: a fixed set of shards (one io_context and one thread
 // each), listeners that accept on shard 0 and hand each connection to the next
-// shard in turn, and orderly shutdown on SIGINT/SIGTERM.
+// shard in turn, and orderly shutdown on SIGINT/SIGTERM: stop accepting, close
+// idle connections, let the requests in hand finish (bounded by
+// options.drain_ms), then stop the shards.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,6 +36,12 @@ struct server_options {
     int32_t max_connections = 2147483647;        // max.connections
     int32_t max_connections_per_ip = 2147483647; // max.connections.per.ip
     int64_t request_memory_bytes = -1;           // queued.max.request.bytes; <= 0: no limit
+    int32_t max_queued_requests = 500;           // queued.max.requests
+    // How long stop() lets requests in hand finish before the shards stop.
+    int64_t drain_ms = 30000;
+    // Run on shard 0 when draining starts: wakes what waits for an event
+    // (long-polling Fetches, JoinGroups), so that it answers now.
+    std::vector<std::function<void()>> on_drain;
 };
 
 class server {
@@ -50,6 +59,7 @@ public:
     // Starts accepting and runs the shards until SIGINT/SIGTERM or stop();
     // returns when all have stopped.
     void run();
+    // Drains, then stops the shards (see the top of this file); from any thread.
     void stop();
 
     // The broker's connection counts (for tests and metrics).
@@ -57,6 +67,8 @@ public:
 
 private:
     asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor);
+    // On shard 0: waits until no request is in hand or drain_ms passed.
+    asio::awaitable<void> drain();
     // Logs a refused connection, at most refusals_logged_per_second_max
     // lines a second: a client opening connections in a loop must not fill
     // the log (the suppressed ones are counted in the next line).
@@ -70,6 +82,8 @@ private:
     size_t next_shard_ = 0;
     std::shared_ptr<connection_quotas> quotas_;
     std::shared_ptr<request_memory_pool> request_memory_;
+    std::shared_ptr<request_memory_pool> request_slots_; // queued.max.requests, a unit per request
+    bool stopping_ = false; // on shard 0
     // log_refusal's window (touched only by the accept loops, on shard 0).
     std::chrono::steady_clock::time_point refusal_window_start_;
     int64_t refusals_in_window_ = 0;

@@ -59,6 +59,17 @@ public:
     virtual status rename(const std::string& from, const std::string& to) = 0;
     // Makes the directory's entries (creates, renames, removes) durable.
     virtual status sync_dir(const std::string& path) = 0;
+
+    // One durable point for many files (a clean shutdown closes thousands).
+    // watch_writeback(dir), at startup: writeback errors of the file system
+    // holding dir are kept from now on for sync_all(). defer_syncs(): from
+    // now on, file::sync() and sync_dir() only leave their work owed.
+    // sync_all(): makes every write to that file system durable at once,
+    // fails if any write since watch_writeback() failed to reach the disk,
+    // and ends the deferral. These defaults sync each call as it comes.
+    virtual status watch_writeback(const std::string& /*dir*/) { return {}; }
+    virtual void defer_syncs() {}
+    virtual status sync_all() { return {}; }
 };
 
 // The real file system (POSIX calls). One shared instance is enough.

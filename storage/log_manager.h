@@ -48,7 +48,9 @@ public:
     // replication-offset-checkpoint from the logs' published values.
     status write_checkpoints();
     // Closes every log (their owners must be done with them), writes the
-    // checkpoints and the clean-shutdown marker.
+    // checkpoints, makes all of it durable with one file_system::sync_all()
+    // (syncs are deferred from the start of close(), or earlier if the
+    // owner deferred them), then writes the clean-shutdown marker.
     status close();
 
     // Whether the previous run shut down cleanly (the recovery scan was skipped).

@@ -1,5 +1,6 @@
 // The file_system interface over POSIX system calls: pread/pwrite, fdatasync,
 // rename and directory fsync. Retries EINTR and short transfers.
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
@@ -44,9 +45,14 @@ error errno_error(int err, std::string_view what, const std::string& path) {
 
 namespace {
 
+// Shared by a posix_file_system and its files: while set, sync() and
+// sync_dir() leave the work to the file system's sync_all().
+using defer_flag = std::shared_ptr<std::atomic<bool>>;
+
 class posix_file final : public file {
 public:
-    posix_file(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+    posix_file(int fd, std::string path, defer_flag deferred)
+        : fd_(fd), path_(std::move(path)), deferred_(std::move(deferred)) {}
     ~posix_file() override { ::close(fd_); }
     posix_file(const posix_file&) = delete;
     posix_file& operator=(const posix_file&) = delete;
@@ -100,6 +106,9 @@ public:
     }
 
     status sync() override {
+        if (deferred_->load(std::memory_order_acquire)) {
+            return {};
+        }
         if (::fdatasync(fd_) != 0) {
             return errno_error(errno, "fdatasync", path_);
         }
@@ -112,6 +121,7 @@ public:
 private:
     int fd_;
     std::string path_;
+    defer_flag deferred_;
 };
 
 class posix_file_system final : public file_system {
@@ -128,7 +138,7 @@ public:
         if (fd < 0) {
             return errno_error(errno, "open", path);
         }
-        return std::shared_ptr<file>(std::make_shared<posix_file>(fd, path));
+        return std::shared_ptr<file>(std::make_shared<posix_file>(fd, path, deferred_));
     }
 
     result<bool> exists(const std::string& path) override {
@@ -199,6 +209,9 @@ public:
     }
 
     status sync_dir(const std::string& path) override {
+        if (deferred_->load(std::memory_order_acquire)) {
+            return {};
+        }
         int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
             return errno_error(errno, "open dir", path);
@@ -211,6 +224,55 @@ public:
         }
         return {};
     }
+
+    ~posix_file_system() override {
+        if (watch_fd_ >= 0) {
+            ::close(watch_fd_);
+        }
+    }
+
+    status watch_writeback(const std::string& dir) override {
+        // The kernel keeps a writeback error per file system and tells each
+        // descriptor about the errors after its open: this one sees every
+        // error from now on.
+        int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+            return errno_error(errno, "open dir", dir);
+        }
+        if (watch_fd_ >= 0) {
+            ::close(watch_fd_);
+        }
+        watch_fd_ = fd;
+        watch_dir_ = dir;
+        return {};
+    }
+
+    void defer_syncs() override {
+        if (watch_fd_ >= 0) {
+            deferred_->store(true, std::memory_order_release); // without a watch, syncs stay as they are
+        }
+    }
+
+    status sync_all() override {
+        if (!deferred_->load(std::memory_order_acquire)) {
+            return {};
+        }
+        // syncfs(2) writes back every dirty page and inode of the file
+        // system, commits its journal, and (Linux 5.8 on) fails with the
+        // writeback error any file of it met since watch_fd_ was opened.
+        const int rc = ::syncfs(watch_fd_);
+        const int err = errno;
+        deferred_->store(false, std::memory_order_release);
+        if (rc != 0) {
+            return errno_error(err, "syncfs", watch_dir_);
+        }
+        return {};
+    }
+
+private:
+    defer_flag deferred_ = std::make_shared<std::atomic<bool>>(false);
+    int watch_fd_ = -1;
+    std::string watch_dir_;
 };
 
 } // namespace

@@ -130,6 +130,10 @@ public:
 
     // Starts every shard's tick (group timers, offsets retention).
     void start();
+    // From any shard: answers every waiting JoinGroup and SyncGroup with
+    // NOT_COORDINATOR, as a coordinator that resigns does (the broker drains
+    // before it stops; the clients find the coordinator again).
+    void abandon_waiting();
 
     // ---- The APIs. Callable from any shard; each runs on the group's shard.
     // FindCoordinator for a group: creates __consumer_offsets when missing.

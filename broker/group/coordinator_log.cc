@@ -286,6 +286,18 @@ void group_coordinator::start() {
     }
 }
 
+void group_coordinator::abandon_waiting() {
+    for (size_t shard = 0; shard < shards_.size(); ++shard) {
+        asio::post(shards_.executor(shard), [this, shard] {
+            for (auto& [index, hp] : shard_states_.at(shard)->partitions) {
+                for (auto& [id, g] : hp->groups) {
+                    g->abandon(error_code::not_coordinator);
+                }
+            }
+        });
+    }
+}
+
 asio::awaitable<void> group_coordinator::tick_loop(size_t shard) {
     asio::steady_timer timer(shards_.executor(shard));
     // Ends when the shard's loop stops (the wait then fails).

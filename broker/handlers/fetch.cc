@@ -9,6 +9,7 @@
 #include <asio/this_coro.hpp>
 
 #include "broker/data_path.h"
+#include "broker/drain_gate.h"
 #include "broker/fetch_response_writer.h"
 #include "broker/fetch_session.h"
 #include "broker/handlers/handlers.h"
@@ -285,18 +286,22 @@ asio::awaitable<handler_result> handle_fetch(request_context& ctx, proto::fetch_
     // Long polling: each pass registers a fresh waiter with the partitions it
     // reads (in the same step, so no append is missed), then waits for
     // enough new bytes or the deadline, and reads again.
+    // A stopping broker answers with what it has: draining is set before
+    // the waiters are woken, so a wait registered after the wake-up sees it.
+    const auto stopping = [&ctx] { return ctx.broker->drain != nullptr && ctx.broker->drain->draining(); };
     read_budget budget;
     for (;;) {
-        const bool may_wait = min_bytes > 0 && clock::now() < deadline;
+        const bool may_wait = min_bytes > 0 && clock::now() < deadline && !stopping();
         std::shared_ptr<fetch_wait> wait = may_wait ? std::make_shared<fetch_wait>(home, min_bytes) : nullptr;
         budget = co_await read_all(ctx, plan, max_bytes, committed, wait);
         const bool enough = static_cast<int64_t>(budget.bytes) >= min_bytes;
-        if (wait == nullptr || enough || budget.any_error || plan.items.empty()) {
+        if (wait == nullptr || enough || budget.any_error || plan.items.empty() || stopping()) {
             if (wait != nullptr) {
                 wait->finish();
             }
             break;
         }
+        ctx.park();
         wait->add_bytes(budget.bytes);
         co_await wait->wait_until(deadline);
         wait->finish();

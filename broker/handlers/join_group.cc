@@ -32,6 +32,7 @@ asio::awaitable<proto::join_group_response> handle_join_group(request_context& c
         }
         join.require_known_member_id = ctx.api_version >= 4;
         join.supports_skip_assignment = ctx.api_version >= 9;
+        ctx.park(); // answered when the rebalance gets there
         result = co_await ctx.broker->groups->join_group(request.group_id, std::move(join));
     }
     response.error_code = proto::code(result.error);

@@ -22,6 +22,7 @@ asio::awaitable<proto::sync_group_response> handle_sync_group(request_context& c
         for (auto& a : request.assignments) {
             sync.assignments.emplace_back(std::move(a.member_id), std::move(a.assignment));
         }
+        ctx.park(); // answered when the rebalance gets there
         result = co_await ctx.broker->groups->sync_group(request.group_id, std::move(sync));
     }
     proto::sync_group_response response;
