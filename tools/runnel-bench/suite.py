@@ -122,8 +122,9 @@ def load_average():
 class Broker:
     """A release runnel on free ports and a temporary data directory, stopped by PID."""
 
-    def __init__(self, binary, work_dir):
+    def __init__(self, binary, work_dir, log_level="warn"):
         self.binary = binary
+        self.log_level = log_level
         self.work_dir = work_dir
         self.data_dir = os.path.join(work_dir, "data")
         self.log_path = os.path.join(work_dir, "broker.log")
@@ -138,7 +139,7 @@ class Broker:
                "--override", f"log.dirs={self.data_dir}",
                "--override", f"controller.quorum.voters=1@{HOST}:{self.controller_port}",
                "--override", f"admin.listener={HOST}:{self.admin_port}",
-               "--override", "logger.level=warn"]
+               "--override", f"logger.level={self.log_level}"]
         with open(self.log_path, "ab") as log:
             start = time.monotonic()
             self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
