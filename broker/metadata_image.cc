@@ -30,6 +30,8 @@ const config_map* metadata_image::dynamic_broker_configs(int32_t node_id) const 
     return it == broker_configs.end() ? nullptr : &it->second;
 }
 
-bool is_internal_topic_name(std::string_view name) { return name.starts_with("__"); }
+bool is_internal_topic_name(std::string_view name) {
+    return name == "__consumer_offsets" || name == "__transaction_state";
+}
 
 } // namespace runnel::broker

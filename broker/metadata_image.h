@@ -73,7 +73,9 @@ struct metadata_image {
 // image, and the partition manager never touches it.
 inline constexpr std::string_view cluster_metadata_topic = "__cluster_metadata";
 
-// Kafka marks topics whose names start with "__" internal.
+// Kafka's internal topics: __consumer_offsets and __transaction_state. Clients
+// read them, only the coordinators write them (a Produce gets
+// INVALID_TOPIC_EXCEPTION), and Metadata marks them is_internal.
 bool is_internal_topic_name(std::string_view name);
 
 // Holds the current snapshot. Publishing is rare (metadata changes); reading

@@ -227,6 +227,9 @@ asio::awaitable<handler_result> handle_produce(request_context& ctx, proto::prod
                 fail(job, error_code::invalid_required_acks);
             } else if (auto it = missing.find(topic.name); it != missing.end()) {
                 fail(job, it->second);
+            } else if (is_internal_topic_name(topic.name)) {
+                // Only the coordinators write there, through the log itself.
+                fail(job, error_code::invalid_topic_exception, "Cannot append to internal topic " + topic.name);
             } else {
                 by_shard[partitions.shard_of(topic.name, model::partition_id(job.index))].push_back(&job);
             }

@@ -3,7 +3,8 @@ keeps serving: a corrupt batch (CRC) is CORRUPT_MESSAGE, a batch over the
 topic's max.message.bytes MESSAGE_TOO_LARGE, a missing topic (auto-creation
 off) UNKNOWN_TOPIC_OR_PARTITION, acks=2 INVALID_REQUIRED_ACKS, two batches or
 magic 1 INVALID_RECORD, a timestamp too far ahead INVALID_TIMESTAMP with its
-record_errors entry; acks=0 with an error closes the connection. One bad
+record_errors entry; acks=0 with an error closes the connection; a Produce to
+the internal __consumer_offsets INVALID_TOPIC_EXCEPTION. One bad
 partition does not fail the good one in the same request. Afterwards
 confluent-kafka still produces and consumes, and the raw records read back.
 Also Fetch at the protocol level: OFFSET_OUT_OF_RANGE, long polling woken by
@@ -19,7 +20,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 import raw_kafka
 
 NONE, OFFSET_OUT_OF_RANGE, CORRUPT_MESSAGE, UNKNOWN_TOPIC_OR_PARTITION = 0, 1, 2, 3
-MESSAGE_TOO_LARGE, INVALID_REQUIRED_ACKS, INVALID_TIMESTAMP = 10, 21, 32
+MESSAGE_TOO_LARGE, INVALID_TOPIC_EXCEPTION, INVALID_REQUIRED_ACKS, INVALID_TIMESTAMP = 10, 17, 21, 32
 FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH, INVALID_RECORD, UNKNOWN_TOPIC_ID = 70, 71, 87, 100
 
 TOPIC = "errors"
@@ -86,6 +87,17 @@ def produce_errors(conn):
 
     second = conn.produce({TOPIC: {0: good_batch(2, b"after")}})[(TOPIC, 0)]
     assert second["error"] == NONE and second["base_offset"] == 3, second
+
+
+def internal_topic_refused(conn):
+    """Only the group coordinator writes __consumer_offsets; FindCoordinator creates it."""
+    c = conn.send(10, 2, raw_kafka.Writer(False).string("errors-group").int8(0).buf)
+    r = raw_kafka.Reader(conn.receive(c))
+    r.int32()
+    assert r.int16() == NONE, "FindCoordinator failed"
+    refused = conn.produce({"__consumer_offsets": {0: good_batch()}})[("__consumer_offsets", 0)]
+    assert refused["error"] == INVALID_TOPIC_EXCEPTION, refused
+    assert "internal topic" in (refused["error_message"] or ""), refused
 
 
 def acks_zero_error_closes(endpoint):
@@ -201,6 +213,7 @@ def produce_fetch_errors(broker):
     conn = raw_kafka.Connection(endpoint.host, endpoint.port)
     try:
         produce_errors(conn)
+        internal_topic_refused(conn)
         fetch_checks(conn)
         session_checks(conn)
         topic_id_checks(conn)
