@@ -13,10 +13,11 @@ namespace {
 
 // A checkpoint that cannot be read is treated as empty: the logs are then
 // recovered from offset 0, which is slower but loses nothing.
-offset_map_by_partition read_checkpoint_or_empty(file_system& fs, const std::string& path) {
+offset_map_by_partition read_checkpoint_or_empty(file_system& fs, const std::string& path, bool& unreadable) {
     auto read = read_offset_checkpoint(fs, path);
     if (!read.ok()) {
         spdlog::warn("ignoring unreadable checkpoint {}: {}", path, read.err().message);
+        unreadable = true;
         return {};
     }
     return std::move(read).value();
@@ -45,9 +46,12 @@ status log_manager::load(int64_t now_ms) {
         return marker.err();
     }
     clean_shutdown_ = *marker;
-    auto recovery_points = read_checkpoint_or_empty(*fs_, path_of(format::recovery_point_checkpoint));
-    auto start_offsets = read_checkpoint_or_empty(*fs_, path_of(format::log_start_offset_checkpoint));
-    auto high_watermarks = read_checkpoint_or_empty(*fs_, path_of(format::replication_offset_checkpoint));
+    bool unreadable = false;
+    checkpoint_values on_disk;
+    on_disk.recovery_points = read_checkpoint_or_empty(*fs_, path_of(format::recovery_point_checkpoint), unreadable);
+    on_disk.start_offsets = read_checkpoint_or_empty(*fs_, path_of(format::log_start_offset_checkpoint), unreadable);
+    on_disk.high_watermarks =
+        read_checkpoint_or_empty(*fs_, path_of(format::replication_offset_checkpoint), unreadable);
     auto names = fs_->list_dir(options_.log_dir);
     if (!names.ok()) {
         return names.err();
@@ -71,9 +75,9 @@ status log_manager::load(int64_t now_ms) {
             continue;
         }
         log_open_options open_options;
-        open_options.recovery_point = value_or(recovery_points, *tp, 0);
-        open_options.log_start_offset = value_or(start_offsets, *tp, 0);
-        open_options.high_watermark = value_or(high_watermarks, *tp, 0);
+        open_options.recovery_point = value_or(on_disk.recovery_points, *tp, 0);
+        open_options.log_start_offset = value_or(on_disk.start_offsets, *tp, 0);
+        open_options.high_watermark = value_or(on_disk.high_watermarks, *tp, 0);
         open_options.clean_shutdown = clean_shutdown_;
         open_options.now_ms = now_ms;
         log_config config = options_.config_for ? options_.config_for(*tp) : options_.default_config;
@@ -90,7 +94,16 @@ status log_manager::load(int64_t now_ms) {
     }
     spdlog::info("{}: opened {} partition logs ({} shutdown)", options_.log_dir, logs_.size(),
                  clean_shutdown_ ? "after a clean" : "after an unclean");
-    return write_checkpoints();
+    // The checkpoints are rewritten only when that changes what a restart
+    // would read. After a clean shutdown the files hold their values durably
+    // (close() synced them before writing the marker); in a log dir without
+    // logs whose files were missing (a fresh one) or empty, there is nothing
+    // to record either way. Each file rewritten costs two syncs.
+    const checkpoint_values now = current_checkpoints();
+    if (!unreadable && now == on_disk && (clean_shutdown_ || logs_.empty())) {
+        return {};
+    }
+    return write_checkpoints(now);
 }
 
 result<std::shared_ptr<partition_log>> log_manager::create_log(const topic_partition& tp, const log_config& config,
@@ -147,21 +160,23 @@ status log_manager::delete_log(const topic_partition& tp) {
     return write_checkpoints();
 }
 
-status log_manager::write_checkpoints() {
-    offset_map_by_partition recovery_points;
-    offset_map_by_partition start_offsets;
-    offset_map_by_partition high_watermarks;
-    {
-        std::lock_guard lock(mutex_);
-        for (const auto& [tp, log] : logs_) {
-            recovery_points[tp] = log->recovery_point_snapshot();
-            start_offsets[tp] = log->log_start_offset_snapshot();
-            high_watermarks[tp] = log->high_watermark_snapshot();
-        }
+log_manager::checkpoint_values log_manager::current_checkpoints() const {
+    checkpoint_values out;
+    std::lock_guard lock(mutex_);
+    for (const auto& [tp, log] : logs_) {
+        out.recovery_points[tp] = log->recovery_point_snapshot();
+        out.start_offsets[tp] = log->log_start_offset_snapshot();
+        out.high_watermarks[tp] = log->high_watermark_snapshot();
     }
-    RUNNEL_TRY(write_offset_checkpoint(*fs_, path_of(format::recovery_point_checkpoint), recovery_points));
-    RUNNEL_TRY(write_offset_checkpoint(*fs_, path_of(format::log_start_offset_checkpoint), start_offsets));
-    return write_offset_checkpoint(*fs_, path_of(format::replication_offset_checkpoint), high_watermarks);
+    return out;
+}
+
+status log_manager::write_checkpoints() { return write_checkpoints(current_checkpoints()); }
+
+status log_manager::write_checkpoints(const checkpoint_values& values) {
+    RUNNEL_TRY(write_offset_checkpoint(*fs_, path_of(format::recovery_point_checkpoint), values.recovery_points));
+    RUNNEL_TRY(write_offset_checkpoint(*fs_, path_of(format::log_start_offset_checkpoint), values.start_offsets));
+    return write_offset_checkpoint(*fs_, path_of(format::replication_offset_checkpoint), values.high_watermarks);
 }
 
 status log_manager::close() {

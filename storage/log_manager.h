@@ -61,6 +61,15 @@ private:
     log_manager(std::shared_ptr<file_system> fs, log_manager_options options)
         : fs_(std::move(fs)), options_(std::move(options)) {}
     status load(int64_t now_ms);
+    // The three checkpoint files' contents.
+    struct checkpoint_values {
+        offset_map_by_partition recovery_points;
+        offset_map_by_partition start_offsets;
+        offset_map_by_partition high_watermarks;
+        bool operator==(const checkpoint_values&) const = default;
+    };
+    checkpoint_values current_checkpoints() const;
+    status write_checkpoints(const checkpoint_values& values);
     std::string path_of(std::string_view name) const { return join_path(options_.log_dir, name); }
 
     std::shared_ptr<file_system> fs_;

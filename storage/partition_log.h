@@ -191,7 +191,8 @@ private:
     segment_options seg_options() const;
     segment& active() { return *segments_.rbegin()->second; }
     status load_segments(const log_open_options& options);
-    status finish_interrupted_swaps(const std::vector<std::string>& names);
+    // True when it removed or renamed files in the directory.
+    result<bool> finish_interrupted_swaps(const std::vector<std::string>& names);
     status roll(int64_t base_offset, int64_t now_ms);
     status delete_segment(int64_t base_offset);
     // Deletes the oldest non-active segments while pred says so.

@@ -35,12 +35,14 @@ constexpr std::string_view segment_suffixes[] = {format::log_suffix, format::ind
 
 } // namespace
 
-status partition_log::finish_interrupted_swaps(const std::vector<std::string>& names) {
+result<bool> partition_log::finish_interrupted_swaps(const std::vector<std::string>& names) {
+    bool changed = false;
     // Leftovers of a compaction that never reached its swap, and of deletes.
     for (const auto& name : names) {
         if (name.ends_with(format::cleaned_suffix) || name.ends_with(format::deleted_suffix) ||
             name.ends_with(format::temp_suffix)) {
             RUNNEL_TRY(fs_->remove_file(join_path(dir_, name)));
+            changed = true;
         }
     }
     // A ".log.swap" is a complete cleaned segment: the segments it replaces
@@ -50,6 +52,7 @@ status partition_log::finish_interrupted_swaps(const std::vector<std::string>& n
         if (!base) {
             continue;
         }
+        changed = true;
         // Open the swap segment under its own name to learn its next offset.
         std::string log_swap = segment_file_path(dir_, *base, with_suffix(format::log_suffix, format::swap_suffix));
         auto f = fs_->open(log_swap, open_mode::read_write);
@@ -78,7 +81,7 @@ status partition_log::finish_interrupted_swaps(const std::vector<std::string>& n
                 for (auto suffix : segment_suffixes) {
                     auto r = fs_->remove_file(segment_file_path(dir_, *other_base, suffix));
                     if (!r.ok() && r.code() != errc::not_found) {
-                        return r;
+                        return r.err();
                     }
                 }
             }
@@ -95,7 +98,7 @@ status partition_log::finish_interrupted_swaps(const std::vector<std::string>& n
         }
         spdlog::info("{}: finished an interrupted compaction swap at offset {}", dir_, *base);
     }
-    return fs_->sync_dir(dir_);
+    return changed;
 }
 
 status partition_log::load_segments(const log_open_options& options) {
@@ -103,7 +106,19 @@ status partition_log::load_segments(const log_open_options& options) {
     if (!names.ok()) {
         return names.err();
     }
-    RUNNEL_TRY(finish_interrupted_swaps(*names));
+    auto swapped = finish_interrupted_swaps(*names);
+    if (!swapped.ok()) {
+        return swapped.err();
+    }
+    // The directory is synced when its entries may not be durable: after
+    // the removes and renames above, and after an unclean shutdown (segments
+    // created just before it may have reached the disk without their names;
+    // the scan below syncs their data, this their names). A clean shutdown
+    // synced the directory, and a directory created just now holds nothing
+    // yet: its first flush syncs the segment it is about to get.
+    if (*swapped || !options.clean_shutdown) {
+        RUNNEL_TRY(fs_->sync_dir(dir_));
+    }
     auto after = fs_->list_dir(dir_);
     if (!after.ok()) {
         return after.err();

@@ -561,6 +561,14 @@ status segment::sync() {
 }
 
 std::vector<std::shared_ptr<file>> segment::files_to_sync() const {
+    // The active segment's indexes (loaded in memory) need no fsync: after
+    // a crash, recovery scans every segment from the one holding the
+    // recovery point on, the active one included, and rebuilds their
+    // indexes from the log. A segment stops being active at roll(), whose
+    // caller syncs all three files before the recovery point may pass it.
+    if (offset_index_->loaded()) {
+        return {log_};
+    }
     return {log_, offset_index_->raw_file(), time_index_->raw_file()};
 }
 

@@ -100,7 +100,8 @@ public:
     status flush_indexes();
     // fsyncs the log and the index files.
     status sync();
-    // Files a flusher should fsync, after flush_indexes().
+    // Files a flusher should fsync, after flush_indexes(): the log alone
+    // while the segment is active, else the log and its indexes.
     std::vector<std::shared_ptr<file>> files_to_sync() const;
     void mark_clean() { dirty_ = false; }
     void mark_dirty() { dirty_ = true; }

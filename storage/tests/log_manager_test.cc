@@ -1,6 +1,9 @@
 // The log dir: checkpoints and the clean-shutdown marker across restarts,
 // creating and deleting partitions, and group commit through the flusher.
+#include <algorithm>
 #include <future>
+
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
@@ -140,6 +143,114 @@ TEST_F(log_manager_test, unreadable_checkpoint_means_full_recovery) {
     ASSERT_TRUE(a);
     EXPECT_EQ(a->recovery().segments_scanned, a->segment_count());
     EXPECT_EQ(a->log_end_offset(), 80);
+}
+
+// The real file system, noting which directories get synced.
+class dir_sync_recorder final : public file_system {
+public:
+    explicit dir_sync_recorder(std::shared_ptr<file_system> inner) : inner_(std::move(inner)) {}
+    result<std::shared_ptr<file>> open(const std::string& path, open_mode mode) override {
+        return inner_->open(path, mode);
+    }
+    result<bool> exists(const std::string& path) override { return inner_->exists(path); }
+    result<std::vector<std::string>> list_dir(const std::string& path) override { return inner_->list_dir(path); }
+    result<bool> is_dir(const std::string& path) override { return inner_->is_dir(path); }
+    status create_dirs(const std::string& path) override { return inner_->create_dirs(path); }
+    status remove_file(const std::string& path) override { return inner_->remove_file(path); }
+    status remove_all(const std::string& path) override { return inner_->remove_all(path); }
+    status rename(const std::string& from, const std::string& to) override { return inner_->rename(from, to); }
+    status sync_dir(const std::string& path) override {
+        synced_dirs.push_back(path);
+        return inner_->sync_dir(path);
+    }
+    size_t syncs_of(const std::string& path) const { return std::count(synced_dirs.begin(), synced_dirs.end(), path); }
+
+    std::vector<std::string> synced_dirs;
+
+private:
+    std::shared_ptr<file_system> inner_;
+};
+
+TEST_F(log_manager_test, fresh_log_dir_gets_no_checkpoint_files_until_there_is_a_log) {
+    // A missing checkpoint reads as empty: writing three empty ones at the
+    // first start would only cost syncs.
+    auto manager = open_manager();
+    EXPECT_FALSE(*fs_->exists(dir_.sub(format::recovery_point_checkpoint)));
+    EXPECT_FALSE(*fs_->exists(dir_.sub(format::log_start_offset_checkpoint)));
+    EXPECT_FALSE(*fs_->exists(dir_.sub(format::replication_offset_checkpoint)));
+    auto a = manager->create_log({"alpha", 0}, small_config(), 1000);
+    ASSERT_TRUE(a.ok());
+    ASSERT_TRUE(manager->write_checkpoints().ok());
+    EXPECT_EQ(text(format::recovery_point_checkpoint), "0\n1\nalpha 0 0\n");
+}
+
+TEST_F(log_manager_test, checkpoints_are_rewritten_at_open_only_when_a_restart_would_read_something_else) {
+    {
+        auto manager = open_manager();
+        auto a = manager->create_log({"alpha", 0}, small_config(), 1000);
+        ASSERT_TRUE(a.ok());
+        fill(**a, 10);
+        ASSERT_TRUE(manager->close().ok());
+    }
+    // After a clean shutdown the files already say what the logs say: the
+    // open leaves them alone (a rewrite renames a new file over the old).
+    const std::string path = dir_.sub(format::recovery_point_checkpoint);
+    struct stat before {};
+    ASSERT_EQ(::stat(path.c_str(), &before), 0);
+    {
+        auto manager = open_manager();
+        EXPECT_TRUE(manager->opened_after_clean_shutdown());
+        struct stat after {};
+        ASSERT_EQ(::stat(path.c_str(), &after), 0);
+        EXPECT_EQ(after.st_ino, before.st_ino);
+        EXPECT_EQ(text(format::recovery_point_checkpoint), "0\n1\nalpha 0 20\n");
+        // More records, then a crash: the restart's recovery moves the
+        // recovery point, and the open writes it down.
+        fill(*manager->get({"alpha", 0}), 5);
+        ASSERT_TRUE(manager->get({"alpha", 0})->flush().ok());
+    }
+    auto manager = open_manager();
+    EXPECT_FALSE(manager->opened_after_clean_shutdown());
+    EXPECT_EQ(text(format::recovery_point_checkpoint), "0\n1\nalpha 0 30\n");
+}
+
+TEST_F(log_manager_test, partition_dirs_are_synced_at_open_after_an_unclean_shutdown) {
+    auto recorder = std::make_shared<dir_sync_recorder>(fs_);
+    auto open_with = [&] {
+        log_manager_options options;
+        options.log_dir = dir_.path();
+        options.default_config = small_config();
+        auto m = log_manager::open(recorder, options);
+        EXPECT_TRUE(m.ok());
+        return m.ok() ? std::move(m).value() : nullptr;
+    };
+    const std::string partition_dir = dir_.sub("alpha-0");
+    {
+        auto manager = open_with();
+        auto a = manager->create_log({"alpha", 0}, small_config(), 1000);
+        ASSERT_TRUE(a.ok());
+        // The new directory's entry is made durable in the log dir; the
+        // directory itself is synced by the first flush, once it holds a
+        // segment.
+        EXPECT_EQ(recorder->syncs_of(dir_.path()), 1u);
+        EXPECT_EQ(recorder->syncs_of(partition_dir), 0u);
+        fill(**a, 3);
+        ASSERT_TRUE((*a)->flush().ok());
+        EXPECT_EQ(recorder->syncs_of(partition_dir), 1u);
+        ASSERT_TRUE(manager->close().ok());
+    }
+    recorder->synced_dirs.clear();
+    {
+        // After a clean shutdown nothing in the directory changed.
+        auto manager = open_with();
+        EXPECT_EQ(recorder->syncs_of(partition_dir), 0u);
+        // No close: a crash.
+    }
+    recorder->synced_dirs.clear();
+    // After a crash, segment names the last run created may not be durable yet.
+    auto manager = open_with();
+    EXPECT_GE(recorder->syncs_of(partition_dir), 1u);
+    EXPECT_EQ(manager->get({"alpha", 0})->log_end_offset(), 6);
 }
 
 TEST(flusher, many_appends_share_fsyncs) {
