@@ -154,7 +154,10 @@ void define_coordinators(config_registry& r) {
              "Partitions of __consumer_offsets; fixed once the topic exists.");
     r.define("offsets.topic.replication.factor", int16, "3", at_least(1), high, read_only,
              "Replicas of __consumer_offsets.");
-    r.define("offsets.topic.segment.bytes", int32, "104857600", at_least(1), high, read_only,
+    // Kafka's minimum is 1; here the topic's own segment.bytes minimum (1 MiB)
+    // applies, since __consumer_offsets is created with it and a smaller
+    // value would leave groups without a coordinator.
+    r.define("offsets.topic.segment.bytes", int32, "104857600", at_least(1048576), high, read_only,
              "Segment size of __consumer_offsets, kept small so compaction and loading are quick.");
     r.define("offsets.retention.minutes", int32, "10080", at_least(1), high, read_only,
              "How long the committed offsets of an empty group are kept.");

@@ -22,6 +22,7 @@
 #include "broker/controller.h"
 #include "broker/data_path.h"
 #include "broker/drain_gate.h"
+#include "broker/log_compactor.h"
 #include "broker/dispatch.h"
 #include "broker/group/coordinator.h"
 #include "broker/logging.h"
@@ -317,6 +318,14 @@ int main(int argc, char** argv) {
                              });
     partitions.add_observer(&groups);
     state.groups = &groups;
+
+    // Compaction of cleanup.policy=compact logs, __consumer_offsets included.
+    compactor_options compaction;
+    compaction.enabled = config.get_bool("log.cleaner.enable") && config.get_int32("log.cleaner.threads") > 0;
+    compaction.backoff_ms = config.get_int64("log.cleaner.backoff.ms");
+    compaction.offset_map_entries_max =
+        static_cast<size_t>(std::max<int64_t>(1, config.get_int64("log.cleaner.dedupe.buffer.size") / 24));
+    log_compactor compactor(compaction, *shards, partitions, fs);
     drain_gate drain(shards->size());
     state.drain = &drain;
 
@@ -345,6 +354,7 @@ int main(int argc, char** argv) {
         return exit_startup_error;
     }
     partitions.start_housekeeping();
+    compactor.start();
     data.start_housekeeping();
     groups.start();
 
@@ -367,6 +377,7 @@ int main(int argc, char** argv) {
     // and leave the clean-shutdown marker.
     flusher.stop();
     srv.reset();
+    compactor.stop();
     ctrl.close();
     shards.reset();
     // From here on every write is part of the clean shutdown: one syncfs in

@@ -164,6 +164,8 @@ storage::log_config config_view::log_config(const config_map& overrides) const {
     out.cleanup = to_cleanup_policy(value("cleanup.policy"));
     out.delete_retention_ms = as_int(value("delete.retention.ms"));
     out.min_compaction_lag_ms = as_int(value("min.compaction.lag.ms"));
+    out.max_compaction_lag_ms = as_int(value("max.compaction.lag.ms"));
+    out.min_cleanable_ratio = std::get<double>(value("min.cleanable.dirty.ratio"));
     out.timestamp_type = to_timestamp_type(value("message.timestamp.type"));
     out.retention_check_interval_ms = as_int(broker_value("log.retention.check.interval.ms"));
     // Recovery must accept any batch the broker may have accepted.

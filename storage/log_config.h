@@ -33,6 +33,8 @@ struct log_config {
     cleanup_policy cleanup = cleanup_policy::delete_segments;    // cleanup.policy
     int64_t delete_retention_ms = 24 * 3600 * 1000LL;            // delete.retention.ms
     int64_t min_compaction_lag_ms = 0;                           // min.compaction.lag.ms
+    int64_t max_compaction_lag_ms = never;                       // max.compaction.lag.ms
+    double min_cleanable_ratio = 0.5;                            // min.cleanable.dirty.ratio
     message_timestamp_type timestamp_type = message_timestamp_type::create_time; // message.timestamp.type
     int64_t retention_check_interval_ms = 5 * 60 * 1000;         // log.retention.check.interval.ms
     // Batches larger than this are refused (max.message.bytes plus headroom

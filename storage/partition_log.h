@@ -156,7 +156,11 @@ public:
 
     // Compaction: a job over the closed segments for the cleaner thread
     // (nullopt if there is nothing to do or a job is out), and installing
-    // its output (or forgetting a failed job).
+    // its output (or forgetting a failed job). A job is offered once the
+    // closed segments not cleaned since the log opened ("dirty", from
+    // cleaned_until() on) are at least min.cleanable.dirty.ratio of the
+    // closed segments' bytes, or the oldest dirty one is older than
+    // max.compaction.lag.ms.
     std::optional<compaction_job> prepare_compaction(int64_t now_ms, size_t offset_map_entries_max);
     result<compaction_stats> install_compaction(result<compaction_output> output);
 
@@ -167,6 +171,9 @@ public:
     const log_config& config() const { return config_; }
     const topic_partition& tp() const { return tp_; }
     const std::string& dir() const { return dir_; }
+    // The first offset the cleaner has not compacted in this process's life
+    // (kept in memory only: after a restart the first job cleans it all).
+    int64_t cleaned_until() const { return cleaned_until_; }
     int64_t log_start_offset() const { return log_start_offset_; }
     int64_t log_end_offset() const { return log_end_offset_; }
     int64_t recovery_point() const { return recovery_point_; }
@@ -220,6 +227,7 @@ private:
     int64_t last_retention_check_ms_ = 0;
     bool dir_dirty_ = false;
     bool compaction_in_flight_ = false;
+    int64_t cleaned_until_ = 0; // see cleaned_until()
     bool closed_ = false;
     log_recovery_report recovery_;
     std::atomic<int64_t> snapshot_log_start_{0};

@@ -119,6 +119,25 @@ std::optional<compaction_job> partition_log::prepare_compaction(int64_t now_ms, 
     if (job.sources.empty()) {
         return std::nullopt;
     }
+    uint64_t total = 0;
+    uint64_t dirty = 0;
+    int64_t oldest_dirty_ms = -1;
+    for (const auto& source : job.sources) {
+        total += source.size;
+        if (source.next_offset > cleaned_until_) {
+            dirty += source.size;
+            const int64_t ts = segments_.at(source.base_offset)->max_timestamp();
+            if (oldest_dirty_ms < 0 && ts >= 0) {
+                oldest_dirty_ms = ts;
+            }
+        }
+    }
+    const bool ratio_reached = dirty > 0 && static_cast<double>(dirty) >= config_.min_cleanable_ratio * static_cast<double>(total);
+    const bool lag_reached = oldest_dirty_ms >= 0 && config_.max_compaction_lag_ms != never &&
+                             now_ms - oldest_dirty_ms >= config_.max_compaction_lag_ms;
+    if (!ratio_reached && !lag_reached) {
+        return std::nullopt;
+    }
     compaction_in_flight_ = true;
     return job;
 }
@@ -178,6 +197,10 @@ result<compaction_stats> partition_log::install_compaction(result<compaction_out
         segments_.emplace(group.base_offset, std::move(*seg));
     }
     log_start_offset_ = std::max(log_start_offset_, segments_.begin()->first);
+    if (!output->groups.empty()) {
+        // The map held the groups' sources; later ones wait for the next job.
+        cleaned_until_ = std::max(cleaned_until_, output->groups.back().next_offset);
+    }
     publish();
     spdlog::info("{}: compaction rewrote {} segments into {}: {} -> {} bytes, {} records removed", dir_,
                  output->stats.segments_in, output->stats.segments_out, output->stats.bytes_before,

@@ -113,7 +113,10 @@ TEST_F(compaction_test, keeps_exactly_the_latest_value_per_key) {
     for (const auto& [key, n] : seen) {
         EXPECT_EQ(n, 1) << key;
     }
-    // Compacting again changes nothing.
+    // A reopened log has forgotten what was cleaned (cleaned_until() is kept
+    // in memory only): compacting it all again changes nothing.
+    ASSERT_TRUE(log_->close().ok());
+    log_ = open_log(true);
     auto again = compact();
     ASSERT_TRUE(again.ok());
     EXPECT_EQ(again->records_removed, 0u);
@@ -280,6 +283,41 @@ TEST_F(compaction_test, delete_policy_does_not_compact) {
     log_->set_config(config_);
     fill(60, 10);
     EXPECT_FALSE(log_->prepare_compaction(now_ms, 1 << 16));
+}
+
+} // namespace
+} // namespace runnel::storage
+
+namespace runnel::storage {
+namespace {
+
+TEST_F(compaction_test, a_clean_log_waits_for_the_dirty_ratio) {
+    fill(60, 11);
+    ASSERT_TRUE(compact().ok());
+    EXPECT_EQ(log_->cleaned_until(), end_);
+    // Everything closed is clean now: nothing to offer until enough new
+    // closed segments make up min.cleanable.dirty.ratio of the bytes.
+    EXPECT_FALSE(log_->prepare_compaction(now_ms, 1 << 16)) << "a freshly cleaned log was offered again";
+    config_.min_cleanable_ratio = 0.99;
+    log_->set_config(config_);
+    fill(20, 12);
+    EXPECT_FALSE(log_->prepare_compaction(now_ms, 1 << 16)) << "offered below the dirty ratio";
+    config_.min_cleanable_ratio = 0.01;
+    log_->set_config(config_);
+    auto job = log_->prepare_compaction(now_ms, 1 << 16);
+    ASSERT_TRUE(job) << "not offered above the dirty ratio";
+    ASSERT_TRUE(log_->install_compaction(run_compaction(*job)).ok());
+    EXPECT_EQ(read_all(*log_, 0), expected_after(job->sources.back().next_offset));
+}
+
+TEST_F(compaction_test, max_compaction_lag_forces_a_job_below_the_ratio) {
+    fill(60, 13);
+    ASSERT_TRUE(compact().ok());
+    config_.min_cleanable_ratio = 0.99;
+    config_.max_compaction_lag_ms = 5; // fill() stamps records 10 ms before now
+    log_->set_config(config_);
+    fill(20, 14);
+    EXPECT_TRUE(log_->prepare_compaction(now_ms, 1 << 16)) << "a dirty segment past max.compaction.lag.ms waits";
 }
 
 } // namespace
