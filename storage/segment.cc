@@ -497,6 +497,11 @@ result<std::optional<batch_location>> segment::find_batch_by_timestamp(int64_t t
 }
 
 result<uint64_t> segment::whole_batches_end(uint64_t from, uint64_t limit) {
+    if (limit >= size_ && from <= size_) {
+        // The file holds whole batches only: its end is the answer, without
+        // reading (a consumer at the log end asks this on every fetch).
+        return size_;
+    }
     limit = std::min(limit, size_);
     auto entry = offset_index_->find_last([&](const offset_entry& e) { return e.position <= limit; });
     if (!entry.ok()) {
