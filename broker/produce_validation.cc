@@ -108,6 +108,36 @@ void fix_max_timestamp(std::span<uint8_t> batch, proto::batch_header& header, in
     proto::write_batch_header(batch, header);
 }
 
+// The batch's records in a new batch compressed with `codec`, keeping
+// everything about the batch but its offset deltas (renumbered from 0, as
+// a client writes them) and its codec.
+proto::outcome<proto::bytes, batch_error> recompress(std::span<uint8_t> batch, const proto::batch_header& header, proto::compression_type codec,
+                            size_t decompressed_bytes_max) {
+    auto opened = proto::record_reader::open(batch, decompressed_bytes_max);
+    if (!opened.ok()) {
+        return opened.error();
+    }
+    proto::batch_options bo;
+    bo.partition_leader_epoch = header.partition_leader_epoch;
+    bo.producer_id = header.producer_id;
+    bo.producer_epoch = header.producer_epoch;
+    bo.base_sequence = header.base_sequence;
+    bo.transactional = header.is_transactional();
+    bo.control = header.is_control();
+    bo.compression = codec;
+    proto::batch_builder builder(bo);
+    while (auto record = opened.value().next()) {
+        if (auto e = builder.add(proto::record_timestamp(header, *record), record->key, record->value, record->headers);
+            e != batch_error::none) {
+            return e;
+        }
+    }
+    if (opened.value().error() != batch_error::none) {
+        return opened.value().error();
+    }
+    return builder.build();
+}
+
 // The checks on one batch, in Kafka's order.
 produce_validation check_batch(std::span<uint8_t> batch, const produce_validation_options& options) {
     if (batch.size() < proto::batch_header_size) {
@@ -149,11 +179,49 @@ produce_validation check_batch(std::span<uint8_t> batch, const produce_validatio
         header.timestamp_type() == proto::timestamp_type::create_time) {
         fix_max_timestamp(batch, header, max_timestamp);
     }
-    out.batches.push_back(validated_batch{batch, header});
+    if (options.recompress_to && header.compression() != *options.recompress_to) {
+        auto rebuilt = recompress(batch, header, *options.recompress_to, options.decompressed_bytes_max);
+        if (!rebuilt.ok()) {
+            return reject(to_produce_error(rebuilt.error()),
+                          fmt::format("recompressing the record batch: {}", proto::to_string(rebuilt.error())));
+        }
+        proto::bytes rewritten = std::move(rebuilt).value();
+        if (rewritten.size() > static_cast<size_t>(std::max(options.max_message_bytes, 0))) {
+            return reject(error_code::message_too_large,
+                          fmt::format("The record batch is {} bytes once recompressed, larger than max.message.bytes "
+                                      "({})", rewritten.size(), options.max_message_bytes));
+        }
+        validated_batch vb;
+        vb.header = proto::decode_batch_header(rewritten);
+        vb.rewritten = std::move(rewritten);
+        vb.bytes = std::span<uint8_t>(vb.rewritten);
+        out.batches.push_back(std::move(vb));
+        return out;
+    }
+    out.batches.push_back(validated_batch{batch, header, {}});
     return out;
 }
 
 } // namespace
+
+std::optional<proto::compression_type> topic_compression(std::string_view compression_type) {
+    if (compression_type == "uncompressed") {
+        return proto::compression_type::none;
+    }
+    if (compression_type == "gzip") {
+        return proto::compression_type::gzip;
+    }
+    if (compression_type == "snappy") {
+        return proto::compression_type::snappy;
+    }
+    if (compression_type == "lz4") {
+        return proto::compression_type::lz4;
+    }
+    if (compression_type == "zstd") {
+        return proto::compression_type::zstd;
+    }
+    return std::nullopt; // "producer"
+}
 
 error_code to_produce_error(batch_error e) {
     switch (e) {

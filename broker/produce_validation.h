@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -24,7 +25,14 @@ struct produce_validation_options {
     bool compacted = false;                      // cleanup.policy has compact: every record needs a key
     int64_t now_ms = 0;
     size_t decompressed_bytes_max = proto::default_decompressed_bytes_max;
+    // The topic's compression.type when it is not "producer": a batch with
+    // another codec is rewritten with this one, as Kafka's broker does.
+    std::optional<proto::compression_type> recompress_to;
 };
+
+// compression.type's value as a codec; nullopt for "producer" (keep the
+// producer's) or an unknown name.
+std::optional<proto::compression_type> topic_compression(std::string_view compression_type);
 
 // A rejected record (Produce v8+ reports them): its index in the batch.
 struct record_error {
@@ -37,8 +45,9 @@ struct record_error {
 inline constexpr size_t record_errors_max = 1000;
 
 struct validated_batch {
-    std::span<uint8_t> bytes; // inside the request's records: appended in place
+    std::span<uint8_t> bytes; // inside the request's records (appended in place), or in `rewritten`
     proto::batch_header header;
+    proto::bytes rewritten;   // the batch recompressed to the topic's compression.type
 };
 
 struct produce_validation {

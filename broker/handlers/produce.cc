@@ -76,6 +76,7 @@ void append_one(produce_job& job, partition& p, const request_context& ctx, int1
     vo.timestamp_after_max_ms = settings.timestamp_after_max_ms;
     vo.compacted = p.log().config().compacts();
     vo.now_ms = now;
+    vo.recompress_to = topic_compression(settings.compression_type);
     std::span<uint8_t> records;
     if (*job.records) {
         records = std::span<uint8_t>((*job.records)->data(), (*job.records)->size());

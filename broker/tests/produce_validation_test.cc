@@ -251,5 +251,57 @@ TEST(produce_validation, batch_errors_map_to_kafka_codes) {
     EXPECT_EQ(to_produce_error(proto::batch_error::none), error_code::none);
 }
 
+TEST(produce_validation, the_topic_codec_rewrites_other_codecs) {
+    const proto::compression_type codecs[] = {proto::compression_type::none, proto::compression_type::gzip,
+                                              proto::compression_type::snappy, proto::compression_type::lz4,
+                                              proto::compression_type::zstd};
+    for (auto from : codecs) {
+        for (auto to : codecs) {
+            proto::batch_options options;
+            options.compression = from;
+            options.producer_id = 7;
+            options.producer_epoch = 2;
+            options.base_sequence = 40;
+            auto batch = build({{now, "a", "1"}, {now + 5, std::nullopt, "2"}, {now + 2, "c", "3"}}, options);
+            auto o = opts();
+            o.recompress_to = to;
+            auto v = run(batch, o);
+            ASSERT_TRUE(v.ok()) << v.error_message;
+            ASSERT_EQ(v.batches.size(), 1u);
+            const auto& vb = v.batches[0];
+            EXPECT_EQ(vb.header.compression(), to);
+            EXPECT_EQ(vb.bytes.data() == batch.data(), from == to) << "rewritten only when the codec differs";
+            EXPECT_EQ(vb.header.producer_id, 7);
+            EXPECT_EQ(vb.header.producer_epoch, 2);
+            EXPECT_EQ(vb.header.base_sequence, 40);
+            EXPECT_EQ(vb.header.max_timestamp, now + 5);
+            EXPECT_EQ(proto::validate_batch(vb.bytes, {}), proto::batch_error::none);
+            auto reader = proto::record_reader::open(vb.bytes, 1 << 20);
+            ASSERT_TRUE(reader.ok());
+            std::vector<std::string> values;
+            while (auto r = reader.value().next()) {
+                values.emplace_back(reinterpret_cast<const char*>(r->value->data()), r->value->size());
+            }
+            EXPECT_EQ(values, (std::vector<std::string>{"1", "2", "3"}));
+        }
+    }
+}
+
+TEST(produce_validation, a_batch_too_large_once_recompressed_is_refused) {
+    // Incompressible values grow a little in gzip's framing.
+    std::string noise;
+    uint32_t x = 12345;
+    for (int i = 0; i < 4000; ++i) {
+        x = x * 1103515245u + 12345u;
+        noise.push_back(static_cast<char>(x >> 24));
+    }
+    auto batch = build({{now, "k", noise}});
+    auto o = opts();
+    o.max_message_bytes = static_cast<int32_t>(batch.size());
+    o.recompress_to = proto::compression_type::gzip;
+    auto v = run(batch, o);
+    EXPECT_EQ(v.error, error_code::message_too_large) << v.error_message;
+}
+
 } // namespace
 } // namespace runnel::broker
