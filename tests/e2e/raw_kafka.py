@@ -60,7 +60,12 @@ class Writer:
     def int16(self, v): return self.raw("h", v)
     def int32(self, v): return self.raw("i", v)
     def int64(self, v): return self.raw("q", v)
+    def boolean(self, v): return self.raw("?", v)
     def uuid(self, v): self.buf += v; return self
+
+    def uvarint(self, v):
+        self.buf += uvarint(v)
+        return self
 
     def string(self, s):
         if s is None:
@@ -80,6 +85,9 @@ class Writer:
         return self
 
     def array(self, items, each):
+        if items is None:
+            self.buf += uvarint(0) if self.flexible else struct.pack(">i", -1)
+            return self
         self.buf += uvarint(len(items) + 1) if self.flexible else struct.pack(">i", len(items))
         for item in items:
             each(self, item)
@@ -108,6 +116,7 @@ class Reader:
     def int16(self): return self.raw("h")
     def int32(self): return self.raw("i")
     def int64(self): return self.raw("q")
+    def boolean(self): return self.raw("?")
 
     def uvarint(self):
         shift = value = 0
@@ -153,6 +162,21 @@ class Reader:
         for _ in range(self.uvarint()):
             self.uvarint()
             self.pos += self.uvarint()
+
+    def tags(self):
+        """The tagged fields, {tag: bytes} ({} when not flexible)."""
+        if not self.flexible:
+            return {}
+        out = {}
+        for _ in range(self.uvarint()):
+            tag = self.uvarint()
+            size = self.uvarint()
+            out[tag] = bytes(self.data[self.pos:self.pos + size])
+            self.pos += size
+        return out
+
+    def end(self):
+        assert self.pos == len(self.data), f"{len(self.data) - self.pos} bytes left over"
 
 
 # ---- Record batches (v2) ----------------------------------------------------
@@ -217,6 +241,13 @@ class Connection:
         assert got == correlation, (got, correlation)
         r.skip_tags()
         return frame[r.pos:]
+
+    def call(self, api_key, version, body, flexible=False):
+        """One request and its answer: a Reader at the response body."""
+        c = self.send(api_key, version, body, flexible_header=flexible)
+        data = self.receive(c, flexible_header=flexible)
+        assert data is not None, f"api {api_key} v{version}: the broker closed the connection"
+        return Reader(data, flexible)
 
     def _read_exact(self, n):
         out = bytearray()

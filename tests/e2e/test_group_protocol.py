@@ -48,12 +48,6 @@ def subscription(topics):
 
 
 class Client(raw_kafka.Connection):
-    def call(self, api_key, version, body, flexible=False):
-        c = self.send(api_key, version, body, flexible_header=flexible)
-        data = self.receive(c, flexible_header=flexible)
-        assert data is not None, f"api {api_key} v{version}: the broker closed the connection"
-        return Reader(data, flexible)
-
     def find_coordinator_v2(self, key, key_type=0):
         r = self.call(10, 2, Writer(False).string(key).int8(key_type).buf)
         r.int32()

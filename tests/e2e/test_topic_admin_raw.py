@@ -3,13 +3,11 @@ the Python clients here do not send: CreateTopics v7 (topic ids, configs in
 the answer), DeleteTopics v6 by topic id, DescribeConfigs v4 (config types,
 documentation), IncrementalAlterConfigs v0 and v1 (SET, DELETE, APPEND,
 SUBTRACT, validate_only, errors), DescribeCluster v0 and v1, and Metadata
-auto-creation. A small Kafka wire codec (standard library only) talks to the
-broker over one TCP connection."""
-
-import socket
-import struct
+auto-creation, over one TCP connection with raw_kafka's codec."""
 
 import harness
+import raw_kafka
+from raw_kafka import Writer
 
 TOPIC_RESOURCE = 2
 BROKER_RESOURCE = 4
@@ -19,147 +17,10 @@ ERRORS = {0: "NONE", 3: "UNKNOWN_TOPIC_OR_PARTITION", 17: "INVALID_TOPIC_EXCEPTI
           100: "UNKNOWN_TOPIC_ID", 115: "UNSUPPORTED_ENDPOINT_TYPE"}
 SOURCE_DYNAMIC_TOPIC, SOURCE_DYNAMIC_DEFAULT_BROKER, SOURCE_STATIC, SOURCE_DEFAULT = 1, 3, 4, 5
 TYPE_INT, TYPE_LONG, TYPE_LIST = 3, 5, 7
-READ_LIMIT = 16 * 1024 * 1024
 
 
-class Writer:
-    def __init__(self, flexible):
-        self.flexible = flexible
-        self.buf = bytearray()
-
-    def raw(self, fmt, *v):
-        self.buf += struct.pack(">" + fmt, *v)
-        return self
-
-    def int8(self, v): return self.raw("b", v)
-    def int16(self, v): return self.raw("h", v)
-    def int32(self, v): return self.raw("i", v)
-    def boolean(self, v): return self.raw("?", v)
-    def uuid(self, v): self.buf += v; return self
-
-    def uvarint(self, v):
-        while v >= 0x80:
-            self.buf.append((v & 0x7F) | 0x80)
-            v >>= 7
-        self.buf.append(v)
-        return self
-
-    def string(self, s):
-        if s is None:
-            return self.uvarint(0) if self.flexible else self.int16(-1)
-        b = s.encode()
-        (self.uvarint(len(b) + 1) if self.flexible else self.int16(len(b)))
-        self.buf += b
-        return self
-
-    def array(self, items, each):
-        if items is None:
-            return self.uvarint(0) if self.flexible else self.int32(-1)
-        (self.uvarint(len(items) + 1) if self.flexible else self.int32(len(items)))
-        for item in items:
-            each(self, item)
-        return self
-
-    def tags(self):
-        if self.flexible:
-            self.uvarint(0)
-        return self
-
-
-class Reader:
-    def __init__(self, data, flexible):
-        self.data = data
-        self.pos = 0
-        self.flexible = flexible
-
-    def raw(self, fmt):
-        size = struct.calcsize(">" + fmt)
-        assert self.pos + size <= len(self.data), "short response"
-        v = struct.unpack_from(">" + fmt, self.data, self.pos)[0]
-        self.pos += size
-        return v
-
-    def int8(self): return self.raw("b")
-    def int16(self): return self.raw("h")
-    def int32(self): return self.raw("i")
-    def boolean(self): return self.raw("?")
-
-    def uuid(self):
-        v = self.data[self.pos:self.pos + 16]
-        self.pos += 16
-        return bytes(v)
-
-    def uvarint(self):
-        shift, v = 0, 0
-        for _ in range(5):
-            b = self.data[self.pos]
-            self.pos += 1
-            v |= (b & 0x7F) << shift
-            if not b & 0x80:
-                return v
-            shift += 7
-        raise AssertionError("varint too long")
-
-    def string(self):
-        n = self.uvarint() - 1 if self.flexible else self.int16()
-        if n < 0:
-            return None
-        v = bytes(self.data[self.pos:self.pos + n]).decode()
-        self.pos += n
-        return v
-
-    def array(self, each):
-        n = self.uvarint() - 1 if self.flexible else self.int32()
-        if n < 0:
-            return None
-        return [each(self) for _ in range(n)]
-
-    def tags(self):
-        if not self.flexible:
-            return {}
-        out = {}
-        for _ in range(self.uvarint()):
-            tag = self.uvarint()
-            size = self.uvarint()
-            out[tag] = bytes(self.data[self.pos:self.pos + size])
-            self.pos += size
-        return out
-
-    def end(self):
-        assert self.pos == len(self.data), f"{len(self.data) - self.pos} bytes left over"
-
-
-class Connection:
-    def __init__(self, endpoint):
-        self.sock = socket.create_connection((endpoint.host, endpoint.port), timeout=30)
-        self.correlation = 0
-
-    def close(self):
-        self.sock.close()
-
-    def _read_exact(self, n):
-        out = bytearray()
-        while len(out) < n:
-            chunk = self.sock.recv(n - len(out))
-            assert chunk, "the broker closed the connection"
-            out += chunk
-        return bytes(out)
-
-    def call(self, api_key, version, flexible, body):
-        """Sends one request (header v2 when flexible, else v1) and returns a Reader at the response body."""
-        self.correlation += 1
-        head = Writer(False).int16(api_key).int16(version).int32(self.correlation).string("runnel-e2e")
-        if flexible:
-            head.uvarint(0)
-        payload = bytes(head.buf) + bytes(body.buf)
-        self.sock.sendall(struct.pack(">i", len(payload)) + payload)
-        size = struct.unpack(">i", self._read_exact(4))[0]
-        assert 0 < size < READ_LIMIT, size
-        r = Reader(self._read_exact(size), flexible)
-        assert r.int32() == self.correlation
-        if flexible:
-            r.tags()
-        return r
+def connect(endpoint):
+    return raw_kafka.Connection(endpoint.host, endpoint.port, timeout_s=30, client_id="runnel-e2e")
 
 
 def error_name(code):
@@ -179,7 +40,7 @@ def create_topics_v7(conn, topics, validate_only=False):
         w.array(list(configs.items()), lambda w, kv: w.string(kv[0]).string(kv[1]).tags())
         w.tags()
     w.array(topics, topic).int32(30000).boolean(validate_only).tags()
-    r = conn.call(19, 7, True, w)
+    r = conn.call(19, 7, w.buf, flexible=True)
     r.int32()
 
     def result(r):
@@ -199,7 +60,7 @@ def delete_topics_v6(conn, refs):
     """refs: [(name or None, topic id bytes)] -> list of dicts"""
     w = Writer(True)
     w.array(refs, lambda w, ref: w.string(ref[0]).uuid(ref[1]).tags()).int32(30000).tags()
-    r = conn.call(20, 6, True, w)
+    r = conn.call(20, 6, w.buf, flexible=True)
     r.int32()
     out = r.array(lambda r: {"name": r.string(), "id": r.uuid(), "error": error_name(r.int16()),
                              "message": r.string(), "tags": r.tags()})
@@ -215,7 +76,7 @@ def describe_configs_v4(conn, resources, synonyms=True, documentation=True):
     w = Writer(True)
     w.array(resources, lambda w, res: w.int8(res[0]).string(res[1]).array(res[2], lambda w, k: w.string(k)).tags())
     w.boolean(synonyms).boolean(documentation).tags()
-    r = conn.call(32, 4, True, w)
+    r = conn.call(32, 4, w.buf, flexible=True)
     r.int32()
 
     def config(r):
@@ -250,7 +111,7 @@ def incremental_alter(conn, version, resources, validate_only=False):
         w.array(res[2], lambda w, c: w.string(c[0]).int8(c[1]).string(c[2]).tags())
         w.tags()
     w.array(resources, resource).boolean(validate_only).tags()
-    r = conn.call(44, version, flexible, w)
+    r = conn.call(44, version, w.buf, flexible=flexible)
     r.int32()
 
     def result(r):
@@ -270,7 +131,7 @@ def describe_cluster(conn, version, endpoint_type=1):
     if version >= 1:
         w.int8(endpoint_type)
     w.tags()
-    r = conn.call(60, version, True, w)
+    r = conn.call(60, version, w.buf, flexible=True)
     out = {"throttle": r.int32(), "error": error_name(r.int16()), "message": r.string()}
     if version >= 1:
         out["endpoint_type"] = r.int8()
@@ -288,7 +149,7 @@ def describe_cluster(conn, version, endpoint_type=1):
 def metadata_v4(conn, topics, allow_auto_create):
     w = Writer(False)
     w.array(topics, lambda w, t: w.string(t)).boolean(allow_auto_create)
-    r = conn.call(3, 4, False, w)
+    r = conn.call(3, 4, w.buf, flexible=False)
     r.int32()
     r.array(lambda r: (r.int32(), r.string(), r.int32(), r.string()))
     r.string()
@@ -433,7 +294,7 @@ def check_cluster_and_auto_create(conn, endpoint):
 
 
 def admin_at_protocol_level(endpoint):
-    conn = Connection(endpoint)
+    conn = connect(endpoint)
     try:
         check_create_and_delete(conn)
         check_configs(conn)
