@@ -494,36 +494,9 @@ def _unzig(v):
 
 
 def run_with_overrides(check, overrides, description=None):
-    """As harness.run_broker_test, with broker config overrides: check(broker)
+    """harness.run_broker_test with broker config overrides: check(broker)
     gets a started Broker; exits 0 only if check returns and the broker then
     stops cleanly (SIGTERM, exit 0, no sanitizer report)."""
-    import sys
-    import traceback
-
     import harness
 
-    args = harness.parse_args(description=description)
-    if not args.broker:
-        print("this test starts the broker itself: give --broker", file=sys.stderr)
-        sys.exit(2)
-    name = getattr(check, "__name__", "test")
-    broker = None
-    failed = True
-    try:
-        broker = harness.Broker(args.broker, overrides=overrides)
-        broker.start()
-        check(broker)
-        if broker.process is None:
-            raise harness.HarnessError("the check left the broker stopped; it must end with the broker running")
-        broker.stop()
-        failed = False
-    except Exception:
-        traceback.print_exc()
-    finally:
-        if broker is not None:
-            if failed:
-                broker.print_log()
-                print(f"(work directory kept: {broker.work_dir})", file=sys.stderr)
-            broker.cleanup(keep=failed)
-    print(f"{'FAIL' if failed else 'PASS'} {name}")
-    sys.exit(1 if failed else 0)
+    harness.run_broker_test(check, description=description, overrides=overrides)
