@@ -34,6 +34,7 @@ void run_monitor::start() {
     last_line_at_ = start_;
     client_cpu_start_s_ = self_cpu_s();
     load_start_ = load_average_1m();
+    pressure_start_us_ = cpu_pressure_total_us();
     if (broker_pid_ != 0) {
         broker_start_ = sample_process(broker_pid_);
         broker_lost_ = !broker_start_;
@@ -89,9 +90,18 @@ void run_monitor::stop(int64_t /*done*/, int64_t /*bytes*/) {
     sample_broker();
     client_cpu_s_ = self_cpu_s() - client_cpu_start_s_;
     load_end_ = load_average_1m();
+    pressure_end_us_ = cpu_pressure_total_us();
     if (progress_ && tty_) {
         std::fprintf(stderr, "\n");
     }
+}
+
+std::optional<double> run_monitor::cpu_pressure() const {
+    const double wall_us = elapsed_s() * 1e6;
+    if (!pressure_start_us_ || !pressure_end_us_ || *pressure_end_us_ < *pressure_start_us_ || wall_us <= 0) {
+        return std::nullopt;
+    }
+    return std::min(1.0, static_cast<double>(*pressure_end_us_ - *pressure_start_us_) / wall_us);
 }
 
 double run_monitor::elapsed_s() const {
@@ -131,6 +141,11 @@ void run_monitor::add_json(json_object& out, int64_t bytes) const {
     out.add("client", c);
     out.add("load_avg_start", load_start_);
     out.add("load_avg_end", load_end_);
+    if (const auto p = cpu_pressure()) {
+        out.add("cpu_pressure_some", *p);
+    } else {
+        out.add_null("cpu_pressure_some");
+    }
 }
 
 std::string run_monitor::summary_line(int64_t bytes) const {
@@ -146,6 +161,9 @@ std::string run_monitor::summary_line(int64_t bytes) const {
         out += "; broker " + std::to_string(broker_pid_) + " could not be sampled";
     }
     out += "; load average " + fixed(load_start_, 2) + " -> " + fixed(load_end_, 2);
+    if (const auto p = cpu_pressure()) {
+        out += "; cpu pressure " + fixed(*p * 100, 1) + " %";
+    }
     return out;
 }
 

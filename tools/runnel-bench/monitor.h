@@ -54,6 +54,11 @@ private:
     double client_cpu_s_ = 0;
     double load_start_ = -1;
     double load_end_ = -1;
+    // CPU pressure (PSI "some") at the start and the stop; the share of the
+    // run during which some runnable task waited for a CPU.
+    std::optional<uint64_t> pressure_start_us_;
+    std::optional<uint64_t> pressure_end_us_;
+    std::optional<double> cpu_pressure() const;
 };
 
 // This process's CPU seconds (user + system, every thread) so far.

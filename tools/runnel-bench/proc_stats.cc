@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -88,6 +89,32 @@ double load_average_1m() {
         return -1;
     }
     return load;
+}
+
+std::optional<uint64_t> parse_pressure_some_total_us(const std::string& pressure_text) {
+    // "some avg10=1.76 avg60=7.11 avg300=23.71 total=20633708489\nfull ..."
+    if (!pressure_text.starts_with("some ")) {
+        return std::nullopt;
+    }
+    const auto line_end = pressure_text.find('\n');
+    const std::string line = pressure_text.substr(0, line_end);
+    const auto at = line.find(" total=");
+    if (at == std::string::npos) {
+        return std::nullopt;
+    }
+    const char* first = line.data() + at + 7;
+    const char* last = line.data() + line.size();
+    uint64_t total = 0;
+    const auto [end, ec] = std::from_chars(first, last, total);
+    if (ec != std::errc{} || end == first || (end != last && *end != ' ')) {
+        return std::nullopt;
+    }
+    return total;
+}
+
+std::optional<uint64_t> cpu_pressure_total_us() {
+    const auto text = read_file("/proc/pressure/cpu");
+    return text ? parse_pressure_some_total_us(*text) : std::nullopt;
 }
 
 } // namespace runnel::bench

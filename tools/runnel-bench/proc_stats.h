@@ -24,4 +24,11 @@ std::optional<int64_t> parse_status_kb(const std::string& status_text, const std
 // The machine's one-minute load average, for the record (-1 if unreadable).
 double load_average_1m();
 
+// Microseconds, since boot, during which at least one runnable task waited
+// for a CPU: the "some ... total=" of /proc/pressure/cpu (Linux PSI);
+// nullopt where the kernel does not provide it. The text parser is split
+// out for tests.
+std::optional<uint64_t> cpu_pressure_total_us();
+std::optional<uint64_t> parse_pressure_some_total_us(const std::string& pressure_text);
+
 } // namespace runnel::bench

@@ -392,6 +392,12 @@ def cpu_note(run):
     return f"broker {fmt(broker, 2)} / client {client} core-s" if broker is not None else f"client+mock {client} core-s"
 
 
+def pressure_note(run):
+    """The share of the run in which a runnable task waited for a CPU (PSI), if the kernel reports it."""
+    p = run.get("cpu_pressure_some")
+    return "" if p is None else f"; CPU pressure {fmt(p * 100, 0)} %"
+
+
 def evaluate(res):
     """The rows of the table and the list of targets with their outcome."""
     base, runs = res["baseline"], res["runs"]
@@ -446,7 +452,8 @@ def evaluate(res):
         rows.append([f"(5) e2e latency at {fmt_int(rate)} rec/s, linger 0 (p50 / p99 / p99.9)",
                      f"{us_or_ms(el['p50_us'])} / {us_or_ms(el['p99_us'])} / {us_or_ms(el['p999_us'])}"
                      + ("" if e["complete"] else " (incomplete run)")
-                     + f"; sent at {fmt_int(e['send_rate'])}/s, broker {fmt(e.get('broker', {}).get('cpu_s'), 2)} core-s",
+                     + f"; sent at {fmt_int(e['send_rate'])}/s, broker {fmt(e.get('broker', {}).get('cpu_s'), 2)} core-s"
+                     + pressure_note(e),
                      mock_text,
                      f"p50 {fmt(ratio(el['p50_us'], rtt_p50))}× loopback round trip ({us_or_ms(rtt_p50)})",
                      "p99 < 2 ms" if rate == 10_000 else "—"])

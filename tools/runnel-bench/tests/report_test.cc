@@ -55,6 +55,16 @@ TEST(proc_stats, status_fields) {
     EXPECT_FALSE(parse_status_kb(status, "VmSwap").has_value());
 }
 
+TEST(proc_stats, cpu_pressure_some_total) {
+    const std::string pressure = "some avg10=1.76 avg60=7.11 avg300=23.71 total=20633708489\n"
+                                 "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
+    EXPECT_EQ(parse_pressure_some_total_us(pressure), 20633708489u);
+    EXPECT_FALSE(parse_pressure_some_total_us("full avg10=0.00 total=5\n").has_value());
+    EXPECT_FALSE(parse_pressure_some_total_us("some avg10=1.76 total=\n").has_value());
+    EXPECT_FALSE(parse_pressure_some_total_us("some avg10=1.76 total=12x\n").has_value());
+    EXPECT_FALSE(parse_pressure_some_total_us("").has_value());
+}
+
 TEST(proc_stats, this_process_can_be_sampled) {
     const auto s = sample_process(static_cast<int32_t>(getpid()));
     ASSERT_TRUE(s.has_value());
