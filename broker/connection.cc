@@ -386,11 +386,15 @@ asio::awaitable<bool> connection::send_file_range(const storage::slice& slice) {
         co_return true;
     }
     // sendfile needs a non-blocking socket to hand back EAGAIN instead of
-    // stalling the shard; asio keeps working with it set.
-    std::error_code ec;
-    socket_.native_non_blocking(true, ec);
-    if (ec) {
-        co_return reject(fmt::format("cannot make the socket non-blocking: {}", ec.message()));
+    // stalling the shard; asio keeps working with it set. Set once: each
+    // call is an ioctl.
+    if (!native_non_blocking_) {
+        std::error_code ec;
+        socket_.native_non_blocking(true, ec);
+        if (ec) {
+            co_return reject(fmt::format("cannot make the socket non-blocking: {}", ec.message()));
+        }
+        native_non_blocking_ = true;
     }
     auto offset = static_cast<off_t>(slice.position);
     while (left > 0) {

@@ -113,6 +113,7 @@ private:
 
     bool closed_ = false;
     bool in_request_ = false;
+    bool native_non_blocking_ = false; // set for sendfile, once
     bool busy_ = false; // handling a request or waiting for request memory: not idle
     clock::time_point last_activity_;
     asio::steady_timer idle_timer_;
