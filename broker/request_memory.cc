@@ -15,13 +15,15 @@ std::shared_ptr<request_memory_pool> request_memory_pool::create(int64_t capacit
 }
 
 bool request_memory_pool::try_reserve(size_t n, reservation& out) {
-    {
-        std::lock_guard lock(mutex_);
-        if (capacity_ > 0 && used_ >= capacity_) {
+    // Lock-free: every request takes a queued.max.requests slot here, from
+    // every shard.
+    int64_t used = used_.load(std::memory_order_relaxed);
+    do {
+        if (capacity_ > 0 && used >= capacity_) {
             return false;
         }
-        used_ += static_cast<int64_t>(n);
-    }
+    } while (!used_.compare_exchange_weak(used, used + static_cast<int64_t>(n), std::memory_order_acq_rel,
+                                          std::memory_order_relaxed));
     if (!out.owner_) {
         out.owner_ = shared_from_this();
     }
@@ -33,29 +35,39 @@ bool request_memory_pool::try_reserve(size_t n, reservation& out) {
 asio::awaitable<void> request_memory_pool::wait(const std::shared_ptr<asio::steady_timer>& timer) {
     {
         std::lock_guard lock(mutex_);
-        if (capacity_ <= 0 || used_ < capacity_) {
+        // Registered before looking at used_, and give_back() looks at the
+        // count after it lowered used_ (both sequentially consistent): either
+        // this sees the memory come back, or give_back() sees this waiter.
+        waiters_.insert_or_assign(timer.get(), timer);
+        waiter_count_.store(waiters_.size());
+        if (capacity_ <= 0 || used_.load() < capacity_) {
+            waiters_.erase(timer.get());
+            waiter_count_.store(waiters_.size());
             co_return; // memory came back meanwhile
         }
-        waiters_.insert_or_assign(timer.get(), timer);
     }
     timer->expires_after(std::chrono::milliseconds(retry_ms));
     (void)co_await timer->async_wait(asio::experimental::as_tuple(asio::use_awaitable));
     std::lock_guard lock(mutex_);
     waiters_.erase(timer.get());
+    waiter_count_.store(waiters_.size());
 }
 
 int64_t request_memory_pool::used() const {
-    std::lock_guard lock(mutex_);
-    return used_;
+    return used_.load();
 }
 
 void request_memory_pool::give_back(size_t n) {
+    [[maybe_unused]] const int64_t before = used_.fetch_sub(static_cast<int64_t>(n));
+    assert(before >= static_cast<int64_t>(n));
+    if (waiter_count_.load() == 0) {
+        return; // the common case: nobody waits, no lock
+    }
     std::map<const asio::steady_timer*, std::weak_ptr<asio::steady_timer>> woken;
     {
         std::lock_guard lock(mutex_);
-        used_ -= static_cast<int64_t>(n);
-        assert(used_ >= 0);
         woken.swap(waiters_);
+        waiter_count_.store(0);
     }
     // Each waiter's timer is touched only on its own executor.
     for (auto& [key, weak] : woken) {
@@ -80,9 +92,11 @@ request_memory_pool::reservation::~reservation() {
 }
 
 void request_memory_pool::reservation::release() {
-    if (owner_) {
+    // The owner is kept (the pool stays alive as long as the reservation),
+    // so that a reservation reused for request after request does not touch
+    // the pool's reference count each time.
+    if (owner_ && bytes_ > 0) {
         owner_->give_back(bytes_);
-        owner_.reset();
         bytes_ = 0;
     }
 }

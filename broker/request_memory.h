@@ -10,6 +10,7 @@
 // holds one, so waiting connections cannot deadlock each other.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -72,10 +73,11 @@ private:
     void give_back(size_t n);
 
     const int64_t capacity_;
-    mutable std::mutex mutex_;
-    int64_t used_ = 0;                                     // guarded by mutex_
+    std::atomic<int64_t> used_{0};
+    std::mutex mutex_;
     // The timers of waiting connections, one entry each; guarded by mutex_.
     std::map<const asio::steady_timer*, std::weak_ptr<asio::steady_timer>> waiters_;
+    std::atomic<size_t> waiter_count_{0}; // waiters_.size(), read without the lock
 };
 
 } // namespace runnel::broker

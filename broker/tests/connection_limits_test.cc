@@ -3,7 +3,11 @@
 // (queued.max.request.bytes) with its waiters.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
+#include <thread>
+#include <vector>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
@@ -133,6 +137,39 @@ TEST(request_memory_pool, giving_back_wakes_the_waiters) {
     asio::post(io, [&] { held.release(); });
     io.run();
     EXPECT_TRUE(woke);
+    EXPECT_EQ(pool->used(), 0);
+}
+
+TEST(request_memory_pool, unit_slots_never_exceed_the_capacity_across_threads) {
+    // queued.max.requests: every shard takes and gives back one unit per request.
+    constexpr int64_t capacity = 3;
+    auto pool = request_memory_pool::create(capacity);
+    std::atomic<int64_t> held{0};
+    std::atomic<int64_t> most{0};
+    std::atomic<int64_t> granted{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+        threads.emplace_back([&] {
+            request_memory_pool::reservation slot;
+            for (int i = 0; i < 20000; ++i) {
+                if (!pool->try_reserve(1, slot)) {
+                    continue;
+                }
+                const int64_t now = held.fetch_add(1) + 1;
+                int64_t seen = most.load();
+                while (now > seen && !most.compare_exchange_weak(seen, now)) {
+                }
+                granted.fetch_add(1);
+                held.fetch_sub(1);
+                slot.release();
+            }
+        });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+    EXPECT_LE(most.load(), capacity);
+    EXPECT_GT(granted.load(), 0);
     EXPECT_EQ(pool->used(), 0);
 }
 
