@@ -22,13 +22,13 @@
 
 #include "broker/config.h"
 #include "broker/properties_file.h"
+#include "protocol/fuzz/seed_files.h"
 
 namespace {
 
 using namespace runnel::broker;
 
 constexpr std::string_view file_name = "fuzz.properties";
-constexpr std::string_view write_seeds_flag = "--write-seeds=";
 
 void require(bool condition, const char* what) {
     if (!condition) {
@@ -128,15 +128,7 @@ void check_config_round_trip(const broker_config& config) {
 
 // ---------------------------------------------------------------- seed writer
 
-bool write_file(const std::string& path, const std::string& text) {
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (f == nullptr) {
-        std::perror(path.c_str());
-        return false;
-    }
-    const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-    return std::fclose(f) == 0 && written;
-}
+using runnel::fuzz::write_file;
 
 bool write_seeds(const std::string& dir) {
     const broker_config defaults = broker_config::defaults();
@@ -155,12 +147,7 @@ bool write_seeds(const std::string& dir) {
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-    for (int i = 1; i < *argc; ++i) {
-        const std::string_view arg = (*argv)[i];
-        if (arg.starts_with(write_seeds_flag)) {
-            std::exit(write_seeds(std::string(arg.substr(write_seeds_flag.size()))) ? 0 : 1);
-        }
-    }
+    runnel::fuzz::write_seeds_if_asked(*argc, *argv, write_seeds);
     return 0;
 }
 

@@ -31,6 +31,7 @@
 
 #include "protocol/compression.h"
 #include "protocol/crc32c.h"
+#include "protocol/fuzz/seed_files.h"
 #include "protocol/record_batch.h"
 
 namespace {
@@ -44,7 +45,6 @@ constexpr uint8_t built_form = 0x08;
 constexpr size_t built_prefix_bytes = 6; // form byte, records, at (2), mask, cut
 constexpr size_t records_max = 16;
 constexpr int64_t first_timestamp = 1'700'000'000'000;
-constexpr std::string_view write_seeds_flag = "--write-seeds=";
 
 void require(bool condition, const char* what) {
     if (!condition) {
@@ -192,15 +192,7 @@ void check_built(int codec_bits, bytes_view input) {
 
 // ---------------------------------------------------------------- seed writer
 
-bool write_file(const std::string& path, bytes_view data) {
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (f == nullptr) {
-        std::perror(path.c_str());
-        return false;
-    }
-    const bool written = std::fwrite(data.data(), 1, data.size(), f) == data.size();
-    return std::fclose(f) == 0 && written;
-}
+using runnel::fuzz::write_file;
 
 bytes form_a(int codec_bits, uint8_t record_count, bytes_view payload) {
     bytes out{static_cast<uint8_t>(codec_bits), record_count};
@@ -275,12 +267,7 @@ bool write_seeds(const std::string& dir) {
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-    for (int i = 1; i < *argc; ++i) {
-        const std::string_view arg = (*argv)[i];
-        if (arg.starts_with(write_seeds_flag)) {
-            std::exit(write_seeds(std::string(arg.substr(write_seeds_flag.size()))) ? 0 : 1);
-        }
-    }
+    runnel::fuzz::write_seeds_if_asked(*argc, *argv, write_seeds);
     return 0;
 }
 

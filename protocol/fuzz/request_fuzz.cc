@@ -15,6 +15,7 @@
 #include <string_view>
 #include <tuple>
 
+#include "protocol/fuzz/seed_files.h"
 #include "protocol/messages/api_table.h"
 
 namespace {
@@ -25,7 +26,6 @@ using namespace runnel::proto;
 // correlation id.
 constexpr size_t header_fixed_bytes = 8;
 constexpr std::string_view seed_client_id = "runnel-seed";
-constexpr std::string_view write_seeds_flag = "--write-seeds=";
 // Small enough that inputs of a few KiB can spend it (an empty string in an
 // array costs 32 bytes or more).
 constexpr size_t decode_budget_bytes = 16 * 1024;
@@ -153,13 +153,7 @@ bool write_seed(const std::string& dir, int16_t version) {
 
     const std::string path =
         dir + "/default-" + std::string(find_api(Api::key)->name) + "-v" + std::to_string(version);
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (f == nullptr) {
-        std::perror(path.c_str());
-        return false;
-    }
-    const bool written = std::fwrite(w.buffer().data(), 1, w.size(), f) == w.size();
-    return std::fclose(f) == 0 && written;
+    return runnel::fuzz::write_file(path, w.buffer());
 }
 
 template <typename... Apis>
@@ -170,13 +164,8 @@ bool write_seeds(std::tuple<Apis...>*, const std::string& dir) {
 } // namespace
 
 extern "C" int LLVMFuzzerInitialize(int* argc, char*** argv) {
-    for (int i = 1; i < *argc; ++i) {
-        const std::string_view arg = (*argv)[i];
-        if (arg.starts_with(write_seeds_flag)) {
-            const std::string dir(arg.substr(write_seeds_flag.size()));
-            std::exit(write_seeds(static_cast<all_apis*>(nullptr), dir) ? 0 : 1);
-        }
-    }
+    runnel::fuzz::write_seeds_if_asked(*argc, *argv,
+                                       [](const std::string& dir) { return write_seeds(static_cast<all_apis*>(nullptr), dir); });
     return 0;
 }
 
