@@ -58,6 +58,7 @@ std::unique_ptr<record_reader> record_reader::subscribe(const target& t, const c
         return nullptr;
     }
     rd_kafka_poll_set_consumer(r->rk_.get());
+    r->queue_.reset(rd_kafka_queue_get_consumer(r->rk_.get()));
     partition_list_ptr topics(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(topics.get(), common.topic.c_str(), RD_KAFKA_PARTITION_UA);
     if (const auto err = rd_kafka_subscribe(r->rk_.get(), topics.get()); err) {
@@ -72,6 +73,11 @@ rd_kafka_message_t* record_reader::poll(int timeout_ms) {
         return rd_kafka_consumer_poll(rk_.get(), timeout_ms);
     }
     return rd_kafka_consume_queue(queue_.get(), timeout_ms);
+}
+
+size_t record_reader::poll_batch(int timeout_ms, std::vector<rd_kafka_message_t*>& out) {
+    const ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), timeout_ms, out.data(), out.size());
+    return n > 0 ? static_cast<size_t>(n) : 0;
 }
 
 void record_reader::close() {
