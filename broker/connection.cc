@@ -37,6 +37,13 @@ constexpr size_t header_fixed_bytes = 8;
 // system without descriptors, as in tests) reads this much at a time.
 constexpr size_t sendfile_chunk_bytes = 1 << 30;
 constexpr size_t copy_chunk_bytes = 256 * 1024;
+// A Fetch answer up to this size is read into one buffer and written with
+// one call: for a consumer at the log end (a record or two per answer) that
+// is a pread and a write, where sendfile takes a cork, the bytes before the
+// records, the sendfile, the bytes after and the uncork, each a system call.
+// Larger answers go by sendfile, whose saving (no copy through user space)
+// grows with their size.
+constexpr uint64_t copied_answer_bytes_max = 64 * 1024;
 
 int32_t read_be32(const uint8_t* p) {
     return static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3]);
@@ -311,8 +318,16 @@ asio::awaitable<bool> connection::send(int32_t correlation_id, int16_t header_ve
         co_return reject(fmt::format("response of {} bytes does not fit in a frame", frame_bytes));
     }
     head.patch_int32(size_at, static_cast<int32_t>(frame_bytes));
-    if (!body.splices.empty()) {
+    if (!body.splices.empty() && body.size() > copied_answer_bytes_max) {
         co_return co_await send_spliced(head.buffer(), body);
+    }
+    if (!body.splices.empty()) {
+        proto::bytes wire = head.release();
+        std::string problem;
+        if (!body.append_to(wire, &problem)) {
+            co_return reject(problem);
+        }
+        co_return co_await write_bytes(wire);
     }
     std::array<asio::const_buffer, 2> buffers{asio::buffer(head.buffer()), asio::buffer(body.bytes)};
     auto [ec, written] = co_await asio::async_write(socket_, buffers, asio::experimental::as_tuple(asio::use_awaitable));

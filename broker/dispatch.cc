@@ -15,6 +15,26 @@ uint64_t response_body::size() const {
     return n;
 }
 
+bool response_body::append_to(proto::bytes& out, std::string* problem) const {
+    out.reserve(out.size() + size());
+    size_t at = 0;
+    for (const auto& s : splices) {
+        out.insert(out.end(), bytes.begin() + static_cast<ptrdiff_t>(at), bytes.begin() + static_cast<ptrdiff_t>(s.at));
+        at = s.at;
+        const size_t start = out.size();
+        out.resize(start + s.slice.length);
+        auto read = s.slice.source->read_at(s.slice.position, std::span<uint8_t>(out.data() + start, s.slice.length));
+        if (!read.ok() || *read != s.slice.length) {
+            *problem = read.ok() ? fmt::format("segment {} became shorter than a fetch answer", s.slice.source->path())
+                                 : fmt::format("reading {} for a fetch answer: {}", s.slice.source->path(),
+                                               read.err().message);
+            return false;
+        }
+    }
+    out.insert(out.end(), bytes.begin() + static_cast<ptrdiff_t>(at), bytes.end());
+    return true;
+}
+
 void dispatch_table::add_entry(int16_t key, int16_t spec_min, int16_t spec_max, entry e) {
     if (key < 0 || static_cast<size_t>(key) >= entries_.size()) {
         throw std::logic_error(fmt::format("api key {} outside the dispatch table", key));

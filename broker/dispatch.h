@@ -34,6 +34,9 @@ struct response_body {
     response_body(proto::bytes encoded) : bytes(std::move(encoded)) {}
     // The size on the wire: the bytes plus every splice.
     uint64_t size() const;
+    // Appends the wire form to `out`, each splice read in from its file;
+    // false (with the reason) when a file is shorter than its slice.
+    bool append_to(proto::bytes& out, std::string* problem) const;
 };
 
 // The answer, or nothing when the request gets no response (Produce with acks=0).

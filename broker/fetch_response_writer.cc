@@ -126,19 +126,10 @@ response_body encode_fetch_response(const fetch_answer& answer, int16_t version)
 
 proto::bytes materialize(const response_body& body) {
     proto::bytes out;
-    out.reserve(body.size());
-    size_t at = 0;
-    for (const auto& s : body.splices) {
-        out.insert(out.end(), body.bytes.begin() + static_cast<ptrdiff_t>(at),
-                   body.bytes.begin() + static_cast<ptrdiff_t>(s.at));
-        at = s.at;
-        proto::bytes chunk(s.slice.length);
-        auto read = s.slice.source->read_at(s.slice.position, chunk);
-        assert(read.ok() && *read == chunk.size());
-        (void)read;
-        out.insert(out.end(), chunk.begin(), chunk.end());
-    }
-    out.insert(out.end(), body.bytes.begin() + static_cast<ptrdiff_t>(at), body.bytes.end());
+    std::string problem;
+    const bool ok = body.append_to(out, &problem);
+    assert(ok && "every slice is readable");
+    (void)ok;
     return out;
 }
 

@@ -219,6 +219,7 @@ result<std::unique_ptr<segment>> segment::open(file_system& fs, const std::strin
 }
 
 void segment::reset_state() {
+    recent_count_ = 0;
     size_ = 0;
     next_offset_ = base_offset_;
     max_timestamp_ = -1;
@@ -386,6 +387,13 @@ status segment::append(const proto::batch_header& h, byte_span batch) {
     }
     const uint64_t before = size_;
     index_batch(h, size_);
+    const batch_location appended{h, before};
+    if (recent_count_ < recent_batches_max) {
+        recent_[(recent_first_ + recent_count_++) % recent_batches_max] = appended;
+    } else {
+        recent_[recent_first_] = appended;
+        recent_first_ = (recent_first_ + 1) % recent_batches_max;
+    }
     if (verified_ == before) {
         verified_ = size_; // its CRC was checked before the append
     }
@@ -449,6 +457,16 @@ result<uint64_t> segment::index_position_for(int64_t offset) {
 }
 
 result<std::optional<batch_location>> segment::find_batch(int64_t offset) {
+    if (recent_count_ > 0 && recent_[recent_first_].header.base_offset <= offset) {
+        // Every batch before the recent ones ends below `offset`.
+        for (size_t i = 0; i < recent_count_; ++i) {
+            const batch_location& loc = recent_[(recent_first_ + i) % recent_batches_max];
+            if (loc.header.last_offset() >= offset) {
+                return std::optional<batch_location>(loc);
+            }
+        }
+        return std::optional<batch_location>{};
+    }
     auto from = index_position_for(offset);
     if (!from.ok()) {
         return from.err();
@@ -543,6 +561,7 @@ result<bool> segment::truncate_to(int64_t offset) {
     if (!keep_times.ok()) {
         return keep_times.err();
     }
+    recent_count_ = 0; // from here the file may be cut
     RUNNEL_TRY(offset_index_->truncate_entries(*keep_offsets));
     RUNNEL_TRY(time_index_->truncate_entries(*keep_times));
     RUNNEL_TRY(log_->truncate(cut));

@@ -3,6 +3,7 @@
 // timestamp, recover (scan and truncate a bad tail), truncate and roll.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -146,6 +147,13 @@ private:
     uint64_t verified_ = 0; // [0, verified_) has had its CRCs checked
     uint64_t bytes_since_index_entry_ = 0;
     bool dirty_ = false;
+    // The last batches this process appended, oldest first and back to back
+    // in the file: a consumer at the log end asks for one of them on every
+    // fetch, and find_batch answers from here without reading the file.
+    static constexpr size_t recent_batches_max = 8;
+    std::array<batch_location, recent_batches_max> recent_{};
+    size_t recent_first_ = 0;
+    size_t recent_count_ = 0;
 };
 
 } // namespace runnel::storage

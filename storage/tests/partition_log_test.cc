@@ -289,6 +289,40 @@ TEST_F(partition_log_test, truncate_to_removes_suffix_across_segments) {
     EXPECT_EQ(reopened->segment_count(), 1u);
 }
 
+TEST_F(partition_log_test, reads_at_the_tail_agree_with_reads_from_the_file) {
+    // The active segment remembers its last appended batches so that a
+    // consumer at the end finds its batch without reading the file; every
+    // offset must get the same answer as a log reopened from disk, which
+    // has no such memory, also after a truncation cut into them.
+    log_config config = small_config();
+    config.segment_bytes = 1 << 20; // one segment
+    auto log = open_log(config);
+    for (int b = 0; b < 30; ++b) {
+        append(*log, make_value_batch(1 + b % 3, b, 40));
+    }
+    ASSERT_TRUE(log->truncate_to(50).ok());
+    for (int b = 0; b < 5; ++b) {
+        append(*log, make_value_batch(2, 100 + b, 40));
+    }
+    const int64_t end = log->log_end_offset();
+    std::vector<std::pair<int64_t, uint64_t>> live;
+    for (int64_t offset = 0; offset <= end; ++offset) {
+        auto r = log->read(offset, {});
+        ASSERT_TRUE(r.ok()) << offset;
+        live.emplace_back(r->first_offset, r->bytes);
+    }
+    ASSERT_TRUE(log->close().ok());
+    log.reset();
+    auto reopened = open_log(config, true);
+    ASSERT_EQ(reopened->log_end_offset(), end);
+    for (int64_t offset = 0; offset <= end; ++offset) {
+        auto r = reopened->read(offset, {});
+        ASSERT_TRUE(r.ok()) << offset;
+        EXPECT_EQ(std::make_pair(r->first_offset, r->bytes), live[static_cast<size_t>(offset)]) << offset;
+    }
+    EXPECT_EQ(static_cast<int64_t>(read_all(*reopened, 0).size()), end);
+}
+
 TEST_F(partition_log_test, truncate_updates_leader_epochs) {
     auto log = open_log(small_config());
     append_options options;
