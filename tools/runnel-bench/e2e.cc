@@ -68,8 +68,9 @@ int run_e2e(const e2e_command& cmd) {
         ends.push_back(m.high);
     }
     auto consumer = marks ? record_reader::assign(*run->where, common, ends, &error) : nullptr;
-    auto producer =
-        consumer ? bench_producer::create(*run->where, common, cmd.producer, partitions, &error) : nullptr;
+    producer_options stamped = cmd.producer;
+    stamped.stamp_send_time = true;
+    auto producer = consumer ? bench_producer::create(*run->where, common, stamped, partitions, &error) : nullptr;
     if (!producer) {
         print_error("e2e: " + error);
         return exit_failure;

@@ -66,6 +66,10 @@ struct producer_options {
     bool idempotence = false;
     double rate = 0; // records/s; 0 = as fast as possible
     payload_kind payload = payload_kind::random;
+    // Stamp each record with its send time (e2e reads it back). A throughput
+    // run leaves it out: a clock read per record is the client's cost, not
+    // the peer's.
+    bool stamp_send_time = false;
 };
 
 struct produce_command {

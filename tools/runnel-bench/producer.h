@@ -24,12 +24,13 @@ public:
                                                   std::string* error);
     ~bench_producer();
 
-    // Sends record `sequence` (stamped with the current time) to partition
+    // Sends record `sequence` (stamped with the current time if the options
+    // say so) to partition
     // sequence % partitions; waits for room in librdkafka's queue while the
     // deadline allows. False when the deadline passed or librdkafka refused.
     bool send(uint64_t sequence, const deadline& until);
     // Serves delivery reports that are ready.
-    void poll() { rd_kafka_poll(rk_.get(), 0); }
+    void poll() { serve(0); }
     // Waits (bounded) until every record sent has its delivery report.
     bool flush(const deadline& until);
     // Sleeps until the steady-clock time `due_ns`, serving delivery reports.
@@ -50,6 +51,8 @@ public:
 private:
     bench_producer(const producer_options& options, int32_t partitions);
     static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
+    // rd_kafka_poll, noting the time when it served a delivery report.
+    void serve(int timeout_ms);
 
     producer_options options_;
     int32_t partitions_;
