@@ -241,9 +241,10 @@ int main(int argc, char** argv) {
     image->controller_id = config.node_id().value();
     metadata_cache metadata(std::move(image));
 
-    const auto cores = std::max(1u, std::thread::hardware_concurrency());
+    const bool io_threads_set = config.entry("num.io.threads").source != value_source::default_value;
     auto shards = std::make_unique<shard_set>(
-        std::min<size_t>(cores, static_cast<size_t>(std::max(1, config.num_io_threads()))));
+        shard_count(io_threads_set ? std::optional<int32_t>(config.num_io_threads()) : std::nullopt,
+                    std::thread::hardware_concurrency()));
     auto metadata_log = local_metadata_log::open(*logs, flusher, shards->executor(controller::controller_shard));
     if (!metadata_log.ok()) {
         log->error("opening the metadata log: {}", metadata_log.err().message);

@@ -5,6 +5,15 @@
 
 namespace runnel::broker {
 
+size_t shard_count(std::optional<int32_t> configured_io_threads, unsigned cores) {
+    constexpr size_t unset_max = 8; // Kafka's num.io.threads default
+    const size_t n = std::max(1u, cores);
+    if (configured_io_threads) {
+        return std::min(n, static_cast<size_t>(std::max(1, *configured_io_threads)));
+    }
+    return std::clamp<size_t>(n - 1, 1, unset_max);
+}
+
 shard_set::shard_set(size_t count) {
     count = std::max<size_t>(1, count);
     for (size_t i = 0; i < count; ++i) {

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -15,6 +16,14 @@
 #include <asio/use_awaitable.hpp>
 
 namespace runnel::broker {
+
+// How many shards a broker runs on `cores` cores. A configured
+// num.io.threads is capped at the cores. Unset, the broker leaves one core to
+// the rest of the machine (cores - 1, at least 1, at most 8): a dev/test
+// broker shares the machine with the clients and tests that use it, and on
+// two cores a second shard costs more in hand-offs between threads than it
+// gains (docs/PERFORMANCE.md, "Shards on two cores").
+size_t shard_count(std::optional<int32_t> configured_io_threads, unsigned cores);
 
 class shard_set {
 public:

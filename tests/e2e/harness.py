@@ -122,7 +122,15 @@ class Broker:
             # Own ports for the quorum and the admin endpoint, so that tests can run in parallel.
             f"controller.quorum.voters={NODE_ID}@{HOST}:{self.controller_port}",
             f"admin.listener={HOST}:{self.admin_port}",
-        ] + self.extra_overrides
+        ]
+        # Two shards unless the test sets its own count or asks for the
+        # default (RUNNEL_E2E_SHARDS=default): the default leaves a core to
+        # the clients, which on a two-core machine means one shard, and the
+        # tests should go through the hand-offs between shards as well.
+        if os.environ.get("RUNNEL_E2E_SHARDS", "2") != "default" and \
+                not any(o.startswith("num.io.threads=") for o in self.extra_overrides):
+            overrides.append(f"num.io.threads={os.environ.get('RUNNEL_E2E_SHARDS', '2')}")
+        overrides += self.extra_overrides
         cmd = [self.binary, "--config", self.config]
         for o in overrides:
             cmd += ["--override", o]
