@@ -212,7 +212,9 @@ result sequential_write(const baseline_command& cmd, bool sync_each) {
     }
     r.seconds = static_cast<double>(steady_now_ns() - start) / 1e9;
     fd.reset();
-    ::unlink(path.c_str());
+    if (!cmd.keep) {
+        ::unlink(path.c_str());
+    }
     return r;
 }
 

@@ -90,7 +90,8 @@ po::options_description command_description(std::string_view word) {
         d.add_options()
             ("dir", po::value<std::string>()->value_name("D"), "directory for write and write-sync (default /tmp)")
             ("bytes", po::value<int64_t>()->value_name("N"), "bytes to move at most (default 1 GiB)")
-            ("block-bytes", po::value<int32_t>()->value_name("B"), "bytes per write (default 16384)");
+            ("block-bytes", po::value<int32_t>()->value_name("B"), "bytes per write (default 16384)")
+            ("keep", "write: leave the file in place (its pages stay in the page cache) instead of deleting it");
     }
     return d;
 }
@@ -282,6 +283,7 @@ command read_command(std::string_view word, const po::variables_map& vm, const s
     b.dir = get<std::string>(vm, "dir").value_or(b.dir);
     b.bytes = in_range<int64_t>(vm, "bytes", b.bytes, 1, int64_t{1} << 40);
     b.block_bytes = in_range<int32_t>(vm, "block-bytes", b.block_bytes, 1, 64 << 20);
+    b.keep = vm.count("keep") > 0;
     b.time_limit_s = in_range<double>(vm, "time-limit-s", b.time_limit_s, 0.1, time_limit_s_max);
     b.label = get<std::string>(vm, "label").value_or("");
     return b;

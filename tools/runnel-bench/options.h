@@ -106,6 +106,7 @@ struct baseline_command {
     std::string dir = "/tmp"; // write, write_sync
     int64_t bytes = int64_t{1} << 30;
     int32_t block_bytes = 16 * 1024;
+    bool keep = false; // write: leave the file (named with the pid) in --dir
     double time_limit_s = 10;
     std::string label;
 };

@@ -89,6 +89,8 @@ TEST(options, e2e_and_idle_and_baseline) {
     EXPECT_EQ(b.dir, "/var/tmp");
     EXPECT_EQ(b.block_bytes, 16384);
     EXPECT_EQ(b.time_limit_s, 3);
+    EXPECT_FALSE(b.keep);
+    EXPECT_TRUE(parse_ok<baseline_command>({"baseline", "write", "--keep"}).keep);
 }
 
 TEST(options, usage_errors) {
