@@ -92,8 +92,12 @@ status log_manager::load(int64_t now_ms) {
         RUNNEL_TRY(fs_->remove_file(path_of(format::clean_shutdown_file)));
         RUNNEL_TRY(fs_->sync_dir(options_.log_dir));
     }
-    spdlog::info("{}: opened {} partition logs ({} shutdown)", options_.log_dir, logs_.size(),
-                 clean_shutdown_ ? "after a clean" : "after an unclean");
+    // Without a marker and without logs (a fresh directory) there is nothing
+    // an unclean shutdown could have left to recover.
+    spdlog::info("{}: opened {} partition logs ({})", options_.log_dir, logs_.size(),
+                 clean_shutdown_  ? "after a clean shutdown"
+                 : logs_.empty() ? "nothing to recover"
+                                 : "after an unclean shutdown");
     // The checkpoints are rewritten only when that changes what a restart
     // would read. After a clean shutdown the files hold their values durably
     // (close() synced them before writing the marker); in a log dir without
