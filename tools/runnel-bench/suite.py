@@ -297,8 +297,11 @@ def run_suite(args):
         # the newest 5 MiB per partition, so its run is short (about 0.25 s):
         # it is filled and read three times and the median counts.
         small_records = sizes["records_small"]
-        r["consume/runnel"] = bench.run(
-            ["consume", *both[0][1], *common, "--topic", "bench-small-1", "--partitions", 6, "--label", "(4)"], limit)
+        # Each peer is read three times and the median counts: the client's
+        # CPU per record moves by a third from run to run on this VM.
+        r["consume/runnel"] = median_run(
+            [bench.run(["consume", *both[0][1], *common, "--topic", f"bench-small-{i + 1}", "--partitions", 6,
+                        "--label", "(4)"], limit) for i in range(REPEATS)], "records_per_s")
         mock_reads = [bench.run(["consume", "--mock", *common, "--topic", "bench-small", "--partitions", 6,
                                  "--records", small_records, "--record-size", 100, "--label", "(4)"], limit)
                       for _ in range(3)]
@@ -447,8 +450,8 @@ def evaluate(res):
 
     c4, m4 = runs["consume/runnel"], runs["consume/mock"]
     r4 = ratio(c4["records_per_s"], m4["records_per_s"])
-    rows.append(["(4) consume the topic of (1) from the beginning",
-                 f"{fmt_int(c4['records_per_s'])} rec/s ({fmt(c4['mb_per_s'])} MB/s); {cpu_note(c4)}",
+    rows.append(["(4) consume the topics of (1) from the beginning",
+                 f"{fmt_int(c4['records_per_s'])} rec/s{runs_note(c4)} ({fmt(c4['mb_per_s'])} MB/s); {cpu_note(c4)}",
                  f"{fmt_int(m4['records_per_s'])} rec/s{runs_note(m4)}, about {fmt_int(m4['records'])} records "
                  f"each; {cpu_note(m4)}", f"{fmt_ratio(r4)} of mock", "≥ 1.5× mock"])
     targets.append(("(4) consumer records/s ≥ 1.5× the mock's", r4 is not None and r4 >= 1.5, fmt_ratio(r4)))
