@@ -192,6 +192,18 @@ void partition_manager::apply_on_shard(size_t shard, const metadata_image& image
     remove_gone(shard, image);
     auto& table = *tables_[shard];
     const config_view view(config_, image, config_.node_id().value());
+    // New partitions are opened in two steps so that their files' syncs
+    // overlap (topic creation made three syncs per partition, one partition
+    // after another): every log is opened and its files written, then one
+    // batch makes them durable, then the partitions are hosted.
+    struct opening {
+        const topic_image* topic;
+        const partition_image* image;
+        partition_settings settings;
+        std::shared_ptr<storage::partition_log> log;
+    };
+    std::vector<opening> fresh;
+    storage::atomic_write_batch batch(*fs_);
     for (const auto& [name, topic] : image.topics) {
         std::optional<storage::log_config> log_config;
         std::optional<partition_settings> settings;
@@ -206,7 +218,12 @@ void partition_manager::apply_on_shard(size_t shard, const metadata_image& image
             }
             auto it = table.by_name.find(key_view{name, p.partition});
             if (it == table.by_name.end()) {
-                open_partition(shard, topic, p, *log_config, *settings);
+                auto log = open_log(topic, p.partition, *log_config, batch);
+                if (!log.ok()) {
+                    get_logger("partitions")->error("cannot open {}-{}: {}", name, p.partition, log.err().message);
+                    continue;
+                }
+                fresh.push_back(opening{&topic, &p, *settings, std::move(*log)});
                 continue;
             }
             partition& existing = *it->second;
@@ -216,6 +233,16 @@ void partition_manager::apply_on_shard(size_t shard, const metadata_image& image
             }
             existing.log().set_config(*log_config);
         }
+    }
+    if (auto synced = batch.commit(); !synced.ok()) {
+        for (const auto& o : fresh) {
+            get_logger("partitions")->error("cannot open {}-{}: {}", o.topic->name, o.image->partition,
+                                            synced.err().message);
+        }
+        return;
+    }
+    for (auto& o : fresh) {
+        host_partition(shard, *o.topic, *o.image, std::move(o.log), std::move(o.settings));
     }
 }
 
@@ -272,15 +299,15 @@ void partition_manager::remove(shard_table& table, const std::shared_ptr<partiti
 }
 
 storage::result<std::shared_ptr<storage::partition_log>> partition_manager::open_log(
-    const topic_image& topic, int32_t index, const storage::log_config& log_config) {
+    const topic_image& topic, int32_t index, const storage::log_config& log_config, storage::atomic_write_batch& batch) {
     const storage::topic_partition tp{topic.name, index};
     if (auto existing = logs_.get(tp)) {
         std::optional<proto::uuid> owner = read_partition_metadata(*fs_, existing->dir());
         if (!owner || *owner == topic.id) {
             existing->set_config(log_config);
             if (!owner) {
-                RUNNEL_TRY(storage::write_file_atomically(*fs_, storage::join_path(existing->dir(), partition_metadata_file),
-                                                          partition_metadata_text(topic.id)));
+                RUNNEL_TRY(batch.stage(storage::join_path(existing->dir(), partition_metadata_file),
+                                       partition_metadata_text(topic.id)));
             }
             return existing;
         }
@@ -289,27 +316,22 @@ storage::result<std::shared_ptr<storage::partition_log>> partition_manager::open
                                        owner->to_string(), topic.id.to_string());
         RUNNEL_TRY(logs_.delete_log(tp));
     }
-    auto created = logs_.create_log(tp, log_config, now_ms());
+    auto created = logs_.create_log(tp, log_config, now_ms(), &batch);
     if (!created.ok()) {
         return created.err();
     }
-    RUNNEL_TRY(storage::write_file_atomically(*fs_, storage::join_path((*created)->dir(), partition_metadata_file),
-                                              partition_metadata_text(topic.id)));
+    RUNNEL_TRY(batch.stage(storage::join_path((*created)->dir(), partition_metadata_file),
+                           partition_metadata_text(topic.id)));
     return created;
 }
 
-std::shared_ptr<partition> partition_manager::open_partition(size_t shard, const topic_image& topic,
+std::shared_ptr<partition> partition_manager::host_partition(size_t shard, const topic_image& topic,
                                                              const partition_image& image,
-                                                             const storage::log_config& log_config,
+                                                             std::shared_ptr<storage::partition_log> log,
                                                              partition_settings settings) {
-    auto log = open_log(topic, image.partition, log_config);
-    if (!log.ok()) {
-        get_logger("partitions")->error("cannot open {}-{}: {}", topic.name, image.partition, log.err().message);
-        return nullptr;
-    }
     auto p = std::make_shared<partition>(topic.name, topic.id, model::partition_id(image.partition),
                                          model::leader_epoch(image.leader_epoch), std::move(settings),
-                                         std::move(*log), shard);
+                                         std::move(log), shard);
     auto& table = *tables_[shard];
     table.by_name.emplace(std::pair{topic.name, image.partition}, p);
     table.by_id.emplace(std::pair{topic.id, image.partition}, p);

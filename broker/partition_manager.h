@@ -113,10 +113,15 @@ private:
     void apply_on_shard(size_t shard, const metadata_image& image);
     void remove_gone(size_t shard, const metadata_image& image);
     void remove(shard_table& table, const std::shared_ptr<partition>& p, bool deleted);
-    std::shared_ptr<partition> open_partition(size_t shard, const topic_image& topic, const partition_image& image,
-                                              const storage::log_config& log_config, partition_settings settings);
+    // Hosts a partition whose log is open (and whose files are durable).
+    std::shared_ptr<partition> host_partition(size_t shard, const topic_image& topic, const partition_image& image,
+                                              std::shared_ptr<storage::partition_log> log, partition_settings settings);
+    // The partition's log, created if missing. What must become durable
+    // (the new directory's name, partition.metadata) goes into `batch`,
+    // which the caller commits before the partition is hosted.
     storage::result<std::shared_ptr<storage::partition_log>> open_log(const topic_image& topic, int32_t index,
-                                                                      const storage::log_config& log_config);
+                                                                      const storage::log_config& log_config,
+                                                                      storage::atomic_write_batch& batch);
     asio::awaitable<void> housekeeping_loop(size_t shard);
     void assert_on_shard(size_t shard) const;
 

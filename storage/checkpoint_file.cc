@@ -1,8 +1,11 @@
 // Reading and writing Kafka's checkpoint files; see docs/FORMAT.md.
 #include "storage/checkpoint_file.h"
 
+#include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -37,6 +40,75 @@ status write_file_atomically(file_system& fs, const std::string& path, std::stri
     RUNNEL_TRY((*f)->sync());
     RUNNEL_TRY(fs.rename(temp, path));
     return fs.sync_dir(parent_dir(path));
+}
+
+namespace {
+
+// Runs work(0..n-1) on up to `threads_max` threads (on the caller's alone for
+// one item); returns the first error by index.
+template <typename Work>
+status run_overlapped(size_t n, Work work) {
+    constexpr size_t threads_max = 16;
+    std::vector<status> results(n);
+    std::atomic<size_t> next{0};
+    auto drain = [&] {
+        for (size_t i = next++; i < n; i = next++) {
+            results[i] = work(i);
+        }
+    };
+    std::vector<std::thread> threads;
+    for (size_t t = 1; t < std::min(n, threads_max); ++t) {
+        threads.emplace_back(drain);
+    }
+    drain();
+    for (auto& t : threads) {
+        t.join();
+    }
+    for (auto& r : results) {
+        if (!r.ok()) {
+            return r;
+        }
+    }
+    return {};
+}
+
+} // namespace
+
+status atomic_write_batch::stage(const std::string& path, std::string_view content) {
+    staged_file s{path, std::string(path).append(format::temp_suffix), nullptr};
+    auto f = fs_.open(s.temp, open_mode::create_truncate);
+    if (!f.ok()) {
+        return f.err();
+    }
+    RUNNEL_TRY((*f)->write_at(0, byte_span(reinterpret_cast<const uint8_t*>(content.data()), content.size())));
+    s.f = std::move(*f);
+    staged_.push_back(std::move(s));
+    return {};
+}
+
+void atomic_write_batch::sync_dir_after(const std::string& dir) {
+    dirs_.push_back(dir);
+}
+
+status atomic_write_batch::commit() {
+    status first = run_overlapped(staged_.size(), [&](size_t i) { return staged_[i].f->sync(); });
+    std::vector<std::string> dirs = dirs_;
+    for (auto& s : staged_) {
+        s.f.reset();
+        if (first.ok()) {
+            // Renamed only once every temp file is durable.
+            if (auto r = fs_.rename(s.temp, s.path); !r.ok() && first.ok()) {
+                first = r;
+            }
+            dirs.push_back(parent_dir(s.path));
+        }
+    }
+    std::sort(dirs.begin(), dirs.end());
+    dirs.erase(std::unique(dirs.begin(), dirs.end()), dirs.end());
+    status synced = run_overlapped(dirs.size(), [&](size_t i) { return fs_.sync_dir(dirs[i]); });
+    staged_.clear();
+    dirs_.clear();
+    return first.ok() ? synced : first;
 }
 
 namespace {

@@ -111,7 +111,7 @@ status log_manager::load(int64_t now_ms) {
 }
 
 result<std::shared_ptr<partition_log>> log_manager::create_log(const topic_partition& tp, const log_config& config,
-                                                               int64_t now_ms) {
+                                                               int64_t now_ms, atomic_write_batch* batch) {
     std::lock_guard lock(mutex_);
     if (auto it = logs_.find(tp); it != logs_.end()) {
         return it->second;
@@ -126,7 +126,11 @@ result<std::shared_ptr<partition_log>> log_manager::create_log(const topic_parti
     if (!log.ok()) {
         return log.err();
     }
-    RUNNEL_TRY(fs_->sync_dir(options_.log_dir));
+    if (batch != nullptr) {
+        batch->sync_dir_after(options_.log_dir);
+    } else {
+        RUNNEL_TRY(fs_->sync_dir(options_.log_dir));
+    }
     auto shared = std::shared_ptr<partition_log>(std::move(*log));
     logs_.emplace(tp, shared);
     return shared;

@@ -34,9 +34,11 @@ public:
     log_manager(const log_manager&) = delete;
     log_manager& operator=(const log_manager&) = delete;
 
-    // Creates the partition's log, or returns the one already there.
+    // Creates the partition's log, or returns the one already there. The
+    // new directory's name is made durable by syncing the log dir, unless
+    // the caller takes that on (`batch`: it syncs the log dir with the rest).
     result<std::shared_ptr<partition_log>> create_log(const topic_partition& tp, const log_config& config,
-                                                      int64_t now_ms);
+                                                      int64_t now_ms, atomic_write_batch* batch = nullptr);
     std::shared_ptr<partition_log> get(const topic_partition& tp) const;
     // Forgets the log and removes its directory (renamed "<dir>.<n>-delete"
     // first, so that a crash midway leaves nothing that looks like a log).

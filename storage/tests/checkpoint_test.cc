@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/checkpoint_file.h"
+#include "storage/faulty_file_system.h"
 #include "storage/format.h"
 #include "storage/leader_epoch_cache.h"
 #include "storage/tests/test_util.h"
@@ -19,6 +20,37 @@ std::string read_text(file_system& fs, const std::string& path) {
 
 void write_text(file_system& fs, const std::string& path, std::string_view text) {
     ASSERT_TRUE(write_file_atomically(fs, path, text).ok());
+}
+
+TEST(atomic_write_batch, many_files_land_whole_or_not_at_all) {
+    temp_dir dir;
+    auto posix = make_posix_file_system();
+    std::vector<std::string> paths;
+    atomic_write_batch batch(*posix);
+    for (int i = 0; i < 40; ++i) {
+        ASSERT_TRUE(posix->create_dirs(dir.sub("p-" + std::to_string(i))).ok());
+        paths.push_back(join_path(dir.sub("p-" + std::to_string(i)), "meta"));
+        ASSERT_TRUE(batch.stage(paths.back(), "content " + std::to_string(i)).ok());
+        // Staged is not yet in place.
+        EXPECT_FALSE(*posix->exists(paths.back()));
+    }
+    batch.sync_dir_after(dir.path());
+    ASSERT_TRUE(batch.commit().ok());
+    EXPECT_TRUE(batch.empty());
+    for (int i = 0; i < 40; ++i) {
+        EXPECT_EQ(read_text(*posix, paths[static_cast<size_t>(i)]), "content " + std::to_string(i));
+        EXPECT_FALSE(*posix->exists(paths[static_cast<size_t>(i)] + std::string(format::temp_suffix)));
+    }
+
+    // A failed sync leaves every target as it was: nothing is renamed.
+    faulty_file_system faulty(posix, 7);
+    atomic_write_batch failing(faulty);
+    ASSERT_TRUE(failing.stage(paths[0], "replaced").ok());
+    ASSERT_TRUE(failing.stage(join_path(dir.path(), "fresh"), "new").ok());
+    faulty.fail_syncs(true);
+    EXPECT_FALSE(failing.commit().ok());
+    EXPECT_EQ(read_text(*posix, paths[0]), "content 0");
+    EXPECT_FALSE(*posix->exists(join_path(dir.path(), "fresh")));
 }
 
 TEST(topic_partition, directory_names) {
