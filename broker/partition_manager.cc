@@ -201,6 +201,7 @@ void partition_manager::apply_on_shard(size_t shard, const metadata_image& image
         const partition_image* image;
         partition_settings settings;
         std::shared_ptr<storage::partition_log> log;
+        bool in_batch; // it wrote files that the batch makes durable
     };
     std::vector<opening> fresh;
     storage::atomic_write_batch batch(*fs_);
@@ -218,12 +219,13 @@ void partition_manager::apply_on_shard(size_t shard, const metadata_image& image
             }
             auto it = table.by_name.find(key_view{name, p.partition});
             if (it == table.by_name.end()) {
+                const size_t staged = batch.size();
                 auto log = open_log(topic, p.partition, *log_config, batch);
                 if (!log.ok()) {
                     get_logger("partitions")->error("cannot open {}-{}: {}", name, p.partition, log.err().message);
                     continue;
                 }
-                fresh.push_back(opening{&topic, &p, *settings, std::move(*log)});
+                fresh.push_back(opening{&topic, &p, *settings, std::move(*log), batch.size() != staged});
                 continue;
             }
             partition& existing = *it->second;
@@ -234,14 +236,13 @@ void partition_manager::apply_on_shard(size_t shard, const metadata_image& image
             existing.log().set_config(*log_config);
         }
     }
-    if (auto synced = batch.commit(); !synced.ok()) {
-        for (const auto& o : fresh) {
+    const auto synced = batch.commit();
+    for (auto& o : fresh) {
+        if (o.in_batch && !synced.ok()) {
             get_logger("partitions")->error("cannot open {}-{}: {}", o.topic->name, o.image->partition,
                                             synced.err().message);
+            continue;
         }
-        return;
-    }
-    for (auto& o : fresh) {
         host_partition(shard, *o.topic, *o.image, std::move(o.log), std::move(o.settings));
     }
 }

@@ -58,6 +58,8 @@ public:
     // The first error of any step; the steps go on for the other files.
     status commit();
     bool empty() const { return staged_.empty() && dirs_.empty(); }
+    // Files and directories staged so far (a caller can tell whether a step added any).
+    size_t size() const { return staged_.size() + dirs_.size(); }
 
 private:
     struct staged_file {
