@@ -43,10 +43,13 @@ void add_record_error(produce_validation& out, int32_t index, std::string messag
 }
 
 // Walks the records of a batch whose header and CRC are valid: their framing
-// (under the decompression bound), timestamps and keys. Returns the largest
-// record timestamp seen, for fixing the header.
+// (under the decompression bound), timestamps and keys; and when `rebuild`
+// is given, adds each record to it, so that a batch rewritten into the
+// topic's codec is decompressed once. Returns the largest record timestamp
+// seen, for fixing the header.
 int64_t check_records(std::span<uint8_t> batch, const proto::batch_header& header,
-                      const produce_validation_options& options, produce_validation& out) {
+                      const produce_validation_options& options, produce_validation& out,
+                      proto::batch_builder* rebuild) {
     auto opened = proto::record_reader::open(batch, options.decompressed_bytes_max);
     if (!opened.ok()) {
         out.error = to_produce_error(opened.error());
@@ -73,6 +76,14 @@ int64_t check_records(std::span<uint8_t> batch, const proto::batch_header& heade
         }
         if (options.compacted && !record->key) {
             add_record_error(out, index, "Compacted topic cannot accept message without key.");
+        }
+        if (rebuild != nullptr) {
+            if (auto e = rebuild->add(ts, record->key, record->value, record->headers); e != batch_error::none) {
+                out.record_errors.clear();
+                out.error = to_produce_error(e);
+                out.error_message = fmt::format("recompressing the record batch: {}", proto::to_string(e));
+                return proto::no_timestamp;
+            }
         }
         ++index;
     }
@@ -108,15 +119,9 @@ void fix_max_timestamp(std::span<uint8_t> batch, proto::batch_header& header, in
     proto::write_batch_header(batch, header);
 }
 
-// The batch's records in a new batch compressed with `codec`, keeping
-// everything about the batch but its offset deltas (renumbered from 0, as
-// a client writes them) and its codec.
-proto::outcome<proto::bytes, batch_error> recompress(std::span<uint8_t> batch, const proto::batch_header& header, proto::compression_type codec,
-                            size_t decompressed_bytes_max) {
-    auto opened = proto::record_reader::open(batch, decompressed_bytes_max);
-    if (!opened.ok()) {
-        return opened.error();
-    }
+// A batch like `header`'s but in `codec`, for the records of the batch to
+// be added to (offset deltas renumbered from 0, as a client writes them).
+proto::batch_options rewritten_batch_options(const proto::batch_header& header, proto::compression_type codec) {
     proto::batch_options bo;
     bo.partition_leader_epoch = header.partition_leader_epoch;
     bo.producer_id = header.producer_id;
@@ -125,17 +130,7 @@ proto::outcome<proto::bytes, batch_error> recompress(std::span<uint8_t> batch, c
     bo.transactional = header.is_transactional();
     bo.control = header.is_control();
     bo.compression = codec;
-    proto::batch_builder builder(bo);
-    while (auto record = opened.value().next()) {
-        if (auto e = builder.add(proto::record_timestamp(header, *record), record->key, record->value, record->headers);
-            e != batch_error::none) {
-            return e;
-        }
-    }
-    if (opened.value().error() != batch_error::none) {
-        return opened.value().error();
-    }
-    return builder.build();
+    return bo;
 }
 
 // The checks on one batch, in Kafka's order.
@@ -171,7 +166,11 @@ produce_validation check_batch(std::span<uint8_t> batch, const produce_validatio
         return reject(to_produce_error(e), fmt::format("record batch: {}", proto::to_string(e)));
     }
     produce_validation out;
-    const int64_t max_timestamp = check_records(batch, header, options, out);
+    std::optional<proto::batch_builder> rebuild;
+    if (options.recompress_to && header.compression() != *options.recompress_to) {
+        rebuild.emplace(rewritten_batch_options(header, *options.recompress_to));
+    }
+    const int64_t max_timestamp = check_records(batch, header, options, out, rebuild ? &*rebuild : nullptr);
     if (!out.ok()) {
         return out;
     }
@@ -179,8 +178,8 @@ produce_validation check_batch(std::span<uint8_t> batch, const produce_validatio
         header.timestamp_type() == proto::timestamp_type::create_time) {
         fix_max_timestamp(batch, header, max_timestamp);
     }
-    if (options.recompress_to && header.compression() != *options.recompress_to) {
-        auto rebuilt = recompress(batch, header, *options.recompress_to, options.decompressed_bytes_max);
+    if (rebuild) {
+        auto rebuilt = rebuild->build();
         if (!rebuilt.ok()) {
             return reject(to_produce_error(rebuilt.error()),
                           fmt::format("recompressing the record batch: {}", proto::to_string(rebuilt.error())));
@@ -204,21 +203,16 @@ produce_validation check_batch(std::span<uint8_t> batch, const produce_validatio
 
 } // namespace
 
-std::optional<proto::compression_type> topic_compression(std::string_view compression_type) {
-    if (compression_type == "uncompressed") {
-        return proto::compression_type::none;
+std::optional<proto::compression_type> topic_compression(std::string_view name) {
+    using codec_t = proto::compression_type;
+    if (name == "uncompressed") {
+        return codec_t::none;
     }
-    if (compression_type == "gzip") {
-        return proto::compression_type::gzip;
-    }
-    if (compression_type == "snappy") {
-        return proto::compression_type::snappy;
-    }
-    if (compression_type == "lz4") {
-        return proto::compression_type::lz4;
-    }
-    if (compression_type == "zstd") {
-        return proto::compression_type::zstd;
+    // The other names are the codecs' own.
+    for (auto codec : {codec_t::gzip, codec_t::snappy, codec_t::lz4, codec_t::zstd}) {
+        if (proto::to_string(codec) == name) {
+            return codec;
+        }
     }
     return std::nullopt; // "producer"
 }

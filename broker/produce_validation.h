@@ -32,7 +32,7 @@ struct produce_validation_options {
 
 // compression.type's value as a codec; nullopt for "producer" (keep the
 // producer's) or an unknown name.
-std::optional<proto::compression_type> topic_compression(std::string_view compression_type);
+std::optional<proto::compression_type> topic_compression(std::string_view name);
 
 // A rejected record (Produce v8+ reports them): its index in the batch.
 struct record_error {
