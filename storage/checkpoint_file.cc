@@ -30,16 +30,10 @@ std::optional<topic_partition> topic_partition::from_dir_name(std::string_view n
 }
 
 status write_file_atomically(file_system& fs, const std::string& path, std::string_view content) {
-    std::string temp = std::string(path).append(format::temp_suffix);
-    auto f = fs.open(temp, open_mode::create_truncate);
-    if (!f.ok()) {
-        return f.err();
-    }
-    auto bytes = byte_span(reinterpret_cast<const uint8_t*>(content.data()), content.size());
-    RUNNEL_TRY((*f)->write_at(0, bytes));
-    RUNNEL_TRY((*f)->sync());
-    RUNNEL_TRY(fs.rename(temp, path));
-    return fs.sync_dir(parent_dir(path));
+    // A batch of one: temp file, sync, rename, directory sync.
+    atomic_write_batch one(fs);
+    RUNNEL_TRY(one.stage(path, content));
+    return one.commit();
 }
 
 namespace {
